@@ -1,0 +1,1 @@
+"""Standard schemas, datasets, records, ingest, retention, rollups and crowd indicators."""

@@ -1,0 +1,1 @@
+"""Models of datasets (filled by the issues that build them)."""

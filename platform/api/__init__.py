@@ -1,0 +1,1 @@
+"""Shared API machinery: fail-closed base views, problem+json, pagination, throttling, OpenAPI hooks."""

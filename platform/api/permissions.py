@@ -1,0 +1,37 @@
+"""Role checks: each view maps its actions to the roles they need; the decision is per organisation."""
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from accounts.models import Role
+from api.caller import caller_of
+
+ANY_MEMBER = frozenset(Role.values)
+
+
+def required_roles(view, request) -> frozenset[str]:
+    """The roles for the view's action: `action_roles[action]`, else its `read` or `write` entry."""
+    action_roles = getattr(view, "action_roles", {})
+    action = getattr(view, "action", None)
+    if action in action_roles:
+        return frozenset(action_roles[action])
+    fallback = "read" if request.method in SAFE_METHODS else "write"
+    return frozenset(action_roles.get(fallback, ANY_MEMBER if fallback == "read" else {Role.ADMIN}))
+
+
+class HasOrganisationRole(BasePermission):
+    """Allows a caller who holds a required role; on an object, the role must be in its organisation."""
+
+    def has_permission(self, request, view) -> bool:
+        caller = caller_of(request)
+        return caller.is_authenticated and caller.has_role(required_roles(view, request))
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        organisation_id = view.organisation_id_of(obj)
+        return caller_of(request).has_role(required_roles(view, request), organisation_id=organisation_id)
+
+
+class IsAuthenticatedCaller(BasePermission):
+    """Any signed-in person or valid API key, member of an organisation or not."""
+
+    def has_permission(self, request, view) -> bool:
+        return caller_of(request).is_authenticated

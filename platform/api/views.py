@@ -1,0 +1,121 @@
+"""Base views. Every API view declares how access to it is decided (`access`), and fails closed.
+
+- `ScopedModelViewSet` / `ScopedReadOnlyViewSet`: rows of the caller's organisations only. The
+  queryset is cut in `get_queryset`, which subclasses may not override: they refine it in
+  `safely_get_queryset`, so no subclass can widen it. Another organisation's row answers 404.
+- `PublicAPIView` / `PublicReadOnlyViewSet`: metadata that is public by design (no login).
+- `CallerAPIView`: answers about the caller itself (`me/`).
+A class that does not say how it is guarded, or overrides `get_queryset`, refuses to be defined,
+so the app does not start (tests/api/test_access_audit.py walks every URL to prove it).
+"""
+
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework import mixins, viewsets
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from api.caller import caller_of
+from api.permissions import HasOrganisationRole, IsAuthenticatedCaller
+
+
+class AccessDeclared:
+    """Mixin that makes `access` mandatory and forbids overriding `get_queryset` outside this module."""
+
+    access: str | None = None
+    ACCESS_KINDS = frozenset({"organisation", "public", "caller"})
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__ != __name__:
+            if "get_queryset" in vars(cls):
+                raise ImproperlyConfigured(
+                    f"{cls.__qualname__} overrides get_queryset(); refine safely_get_queryset() "
+                    "instead, so that organisation scoping cannot be bypassed."
+                )
+            if cls.access not in cls.ACCESS_KINDS:
+                raise ImproperlyConfigured(
+                    f"{cls.__qualname__} does not declare how access is decided: derive it from a "
+                    "Scoped*, Public* or Caller* base in api.views."
+                )
+
+
+class OrganisationScopedMixin(AccessDeclared):
+    """Scopes every queryset to the caller's organisations through `organisation_field`."""
+
+    access = "organisation"
+    permission_classes = [HasOrganisationRole]
+    # The path from the model to the id of the organisation that owns a row ("pk" for Organisation).
+    organisation_field: str | None = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "queryset", None) is not None and not cls.organisation_field:
+            raise ImproperlyConfigured(f"{cls.__qualname__} must set organisation_field.")
+
+    def safely_get_queryset(self, queryset):
+        """Refine the (already scoped) queryset: filters, select_related. Never widen it."""
+        return queryset
+
+    def get_queryset(self):
+        model = self.queryset.model
+        if getattr(self, "swagger_fake_view", False):
+            return model._default_manager.none()
+        if not self.organisation_field:
+            raise ImproperlyConfigured(f"{type(self).__qualname__} must set organisation_field.")
+        organisation_ids = caller_of(self.request).organisation_ids
+        scoped = model._default_manager.filter(**{f"{self.organisation_field}__in": organisation_ids})
+        refined = self.safely_get_queryset(scoped)
+        if refined.model is not model:
+            raise ImproperlyConfigured("safely_get_queryset() must return a queryset of the same model.")
+        # Intersect again: whatever safely_get_queryset() did, nothing outside the scope remains.
+        return refined.filter(**{f"{self.organisation_field}__in": organisation_ids})
+
+    def organisation_id_of(self, obj) -> int:
+        *path, last = self.organisation_field.split("__")
+        for name in path:
+            obj = getattr(obj, name)
+        if last == "pk":
+            return obj.pk
+        return getattr(obj, f"{last}_id", None) or getattr(obj, last).pk
+
+
+class ScopedModelViewSet(OrganisationScopedMixin, viewsets.ModelViewSet):
+    pass
+
+
+class ScopedReadOnlyViewSet(OrganisationScopedMixin, viewsets.ReadOnlyModelViewSet):
+    pass
+
+
+class ScopedGenericViewSet(OrganisationScopedMixin, viewsets.GenericViewSet):
+    """Compose with DRF's mixins for endpoints that offer only some of list/retrieve/create/update."""
+
+
+class PublicMixin(AccessDeclared):
+    access = "public"
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+
+class PublicAPIView(PublicMixin, APIView):
+    pass
+
+
+class PublicReadOnlyViewSet(PublicMixin, viewsets.ReadOnlyModelViewSet):
+    pass
+
+
+class CallerAPIView(AccessDeclared, APIView):
+    access = "caller"
+    permission_classes = [IsAuthenticatedCaller]
+
+
+__all__ = [
+    "CallerAPIView",
+    "PublicAPIView",
+    "PublicReadOnlyViewSet",
+    "ScopedGenericViewSet",
+    "ScopedModelViewSet",
+    "ScopedReadOnlyViewSet",
+    "mixins",
+]

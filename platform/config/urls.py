@@ -1,0 +1,29 @@
+"""Root URLs: pages, admin, the OpenAPI document and its viewers, and the API under /api/v1/."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from api.problems import page_not_found
+from web import views as web_views
+
+api_v1 = [
+    path("", include("accounts.api.urls")),
+]
+
+urlpatterns = [
+    path("", web_views.home, name="home"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/v1/", include(api_v1)),
+    # Unknown API paths answer problem+json even with DEBUG on (Django's debug 404 is HTML).
+    re_path(r"^api/", page_not_found),
+]
+
+handler400 = "api.problems.bad_request"
+handler403 = "api.problems.permission_denied"
+handler404 = "api.problems.page_not_found"
+handler500 = "api.problems.server_error"

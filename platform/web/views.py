@@ -1,0 +1,7 @@
+"""Views of the public pages."""
+
+from django.shortcuts import render
+
+
+def home(request):
+    return render(request, "web/home.html")

@@ -1,0 +1,1 @@
+"""Purposes, approvals and DPIA records, grants, the purpose guard and the access log."""

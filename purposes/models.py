@@ -1,0 +1,1 @@
+"""Models of purposes (filled by the issues that build them)."""

@@ -1,0 +1,1 @@
+"""Sensor types, sensors, areas, deployments and the public sensor register."""

@@ -1,0 +1,1 @@
+"""Models of sensors (filled by the issues that build them)."""

@@ -1,0 +1,60 @@
+"""Settings come from the environment; production refuses to start without a secret key."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def manage(*args, **env):
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.smoke
+def test_production_refuses_to_start_without_a_secret_key():
+    result = manage("check", DJANGO_DEBUG="false")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_debug_runs_without_a_secret_key():
+    result = manage("check", DJANGO_DEBUG="true")
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="crowd.example.org",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_a_malformed_boolean_is_refused():
+    result = manage("check", DJANGO_DEBUG="perhaps")
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must be true or false" in result.stderr
+
+
+def test_database_url_selects_the_database(settings):
+    engine = settings.DATABASES["default"]["ENGINE"]
+    expected = "sqlite3" if os.environ.get("DATABASE_URL", "").startswith("sqlite") else "postgresql"
+    assert engine.endswith(expected)
