@@ -36,6 +36,4 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
 def api_key_for(organisation, role=Role.INTEGRATOR, **kwargs):
     """Create a key and return (ApiKey, secret)."""
-    return services.api_key_create(
-        organisation=organisation, name=kwargs.pop("name", "test key"), role=role, **kwargs
-    )
+    return services.api_key_create(organisation=organisation, name=kwargs.pop("name", "test key"), role=role, **kwargs)

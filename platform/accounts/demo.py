@@ -67,13 +67,9 @@ def load(credentials: Credentials) -> dict[str, Organisation]:
         for role in roles:
             username = f"{slug}-{role.replace('_', '-')}"
             password = secrets.token_urlsafe(12)
-            user = services.user_create(
-                username=username, password=password, email=f"{username}@demo.example"
-            )
+            user = services.user_create(username=username, password=password, email=f"{username}@demo.example")
             services.membership_set(user=user, organisation=organisation, role=role)
-            credentials.add(
-                env_name("password", username), password, f"{name}: person {username} ({role.label})"
-            )
+            credentials.add(env_name("password", username), password, f"{name}: person {username} ({role.label})")
         key_role = Role.INTEGRATOR if kind == OrganisationKind.VENDOR else Role.ADMIN
         _, secret = services.api_key_create(organisation=organisation, name="demo key", role=key_role)
         credentials.add(env_name("key", slug), secret, f"{name}: API key, role {key_role.label}")

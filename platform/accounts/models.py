@@ -58,9 +58,7 @@ class Membership(models.Model):
     class Meta:
         ordering = ["organisation__name", "user__username"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["user", "organisation"], name="membership_unique_user_organisation"
-            ),
+            models.UniqueConstraint(fields=["user", "organisation"], name="membership_unique_user_organisation"),
             models.CheckConstraint(condition=models.Q(role__in=Role.values), name="membership_role_valid"),
         ]
 

@@ -26,8 +26,8 @@ class HasOrganisationRole(BasePermission):
         return caller.is_authenticated and caller.has_role(required_roles(view, request))
 
     def has_object_permission(self, request, view, obj) -> bool:
-        organisation_id = view.organisation_id_of(obj)
-        return caller_of(request).has_role(required_roles(view, request), organisation_id=organisation_id)
+        caller, roles = caller_of(request), required_roles(view, request)
+        return any(caller.has_role(roles, organisation_id=org) for org in view.organisation_ids_of(obj))
 
 
 class IsAuthenticatedCaller(BasePermission):

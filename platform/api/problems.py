@@ -102,9 +102,7 @@ def problem_for_exception(exc: exceptions.APIException, instance: str | None) ->
             if count == 1 and not errors[0]["pointer"]
             else f"{count} field{'s' if count != 1 else ''} did not validate; see `errors`."
         )
-        return 422, problem(
-            status_code=422, code="validation_error", detail=detail, instance=instance, errors=errors
-        )
+        return 422, problem(status_code=422, code="validation_error", detail=detail, instance=instance, errors=errors)
     code = exc.detail.code if hasattr(exc.detail, "code") else exc.default_code
     extra = getattr(exc, "problem_extra", {})
     return exc.status_code, problem(
@@ -145,17 +143,13 @@ def _is_api(request) -> bool:
 
 def bad_request(request, exception=None):
     if _is_api(request):
-        return problem_response(
-            request, status_code=400, code="bad_request", detail="The request is malformed."
-        )
+        return problem_response(request, status_code=400, code="bad_request", detail="The request is malformed.")
     return defaults.bad_request(request, exception)
 
 
 def permission_denied(request, exception=None):
     if _is_api(request):
-        return problem_response(
-            request, status_code=403, code="permission_denied", detail="You may not do this."
-        )
+        return problem_response(request, status_code=403, code="permission_denied", detail="You may not do this.")
     return defaults.permission_denied(request, exception)
 
 
@@ -176,3 +170,22 @@ def server_error(request):
             detail="Something went wrong on our side; it has been logged. Try again later.",
         )
     return defaults.server_error(request)
+
+
+class Conflict(exceptions.APIException):
+    """409: the request conflicts with the current state (a duplicate, a wrong status for the action)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+    def __init__(self, detail=None, code=None, *, pointer: str | None = None):
+        super().__init__(detail, code)
+        if pointer is not None:
+            self.problem_extra = {
+                "errors": [{"pointer": pointer, "detail": str(self.detail), "code": self.detail.code}]
+            }
+
+
+class Forbidden(exceptions.PermissionDenied):
+    """403 with a sentence and a stable code that say which rule refused the request."""

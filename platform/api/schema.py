@@ -101,9 +101,7 @@ def add_problem_responses(result, generator, request, public):
                 media = {"schema": {"$ref": "#/components/schemas/Problem"}}
                 if code in EXAMPLES:
                     media["examples"] = {"problem": {"value": EXAMPLES[code]}}
-                responses.setdefault(
-                    code, {"description": ERROR_DESCRIPTIONS[code], "content": {CONTENT_TYPE: media}}
-                )
+                responses.setdefault(code, {"description": ERROR_DESCRIPTIONS[code], "content": {CONTENT_TYPE: media}})
     return result
 
 

@@ -10,6 +10,7 @@ so the app does not start (tests/api/test_access_audit.py walks every URL to pro
 """
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Q
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
@@ -44,13 +45,29 @@ class OrganisationScopedMixin(AccessDeclared):
 
     access = "organisation"
     permission_classes = [HasOrganisationRole]
-    # The path from the model to the id of the organisation that owns a row ("pk" for Organisation).
-    organisation_field: str | None = None
+    # The path from the model to the organisation that owns a row ("pk" for Organisation itself), or
+    # a tuple of paths when several organisations share a row (a sensor's controller and operator).
+    organisation_field: str | tuple[str, ...] | None = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if getattr(cls, "queryset", None) is not None and not cls.organisation_field:
             raise ImproperlyConfigured(f"{cls.__qualname__} must set organisation_field.")
+
+    @classmethod
+    def organisation_paths(cls) -> tuple[str, ...]:
+        field = cls.organisation_field
+        paths = (field,) if isinstance(field, str) else tuple(field or ())
+        if not paths:
+            raise ImproperlyConfigured(f"{cls.__qualname__} must set organisation_field.")
+        return paths
+
+    def scope(self) -> Q:
+        organisation_ids = caller_of(self.request).organisation_ids
+        condition = Q(pk__in=[])
+        for path in self.organisation_paths():
+            condition |= Q(**{f"{path}__in": organisation_ids})
+        return condition
 
     def safely_get_queryset(self, queryset):
         """Refine the (already scoped) queryset: filters, select_related. Never widen it."""
@@ -60,23 +77,22 @@ class OrganisationScopedMixin(AccessDeclared):
         model = self.queryset.model
         if getattr(self, "swagger_fake_view", False):
             return model._default_manager.none()
-        if not self.organisation_field:
-            raise ImproperlyConfigured(f"{type(self).__qualname__} must set organisation_field.")
-        organisation_ids = caller_of(self.request).organisation_ids
-        scoped = model._default_manager.filter(**{f"{self.organisation_field}__in": organisation_ids})
-        refined = self.safely_get_queryset(scoped)
+        scope = self.scope()
+        refined = self.safely_get_queryset(model._default_manager.filter(scope))
         if refined.model is not model:
             raise ImproperlyConfigured("safely_get_queryset() must return a queryset of the same model.")
         # Intersect again: whatever safely_get_queryset() did, nothing outside the scope remains.
-        return refined.filter(**{f"{self.organisation_field}__in": organisation_ids})
+        return refined.filter(scope)
 
-    def organisation_id_of(self, obj) -> int:
-        *path, last = self.organisation_field.split("__")
-        for name in path:
-            obj = getattr(obj, name)
-        if last == "pk":
-            return obj.pk
-        return getattr(obj, f"{last}_id", None) or getattr(obj, last).pk
+    def organisation_ids_of(self, obj) -> set[int]:
+        ids = set()
+        for path in self.organisation_paths():
+            *hops, last = path.split("__")
+            target = obj
+            for name in hops:
+                target = getattr(target, name)
+            ids.add(target.pk if last == "pk" else getattr(target, f"{last}_id"))
+        return ids
 
 
 class ScopedModelViewSet(OrganisationScopedMixin, viewsets.ModelViewSet):

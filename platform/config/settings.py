@@ -220,6 +220,14 @@ SPECTACULAR_SETTINGS = {
     ],
     "TAGS": [
         {"name": "accounts", "description": "Who am I, organisations and their API keys."},
+        {
+            "name": "sensors",
+            "description": "Sensor types, sensors (register, confirm, history, import) and areas.",
+        },
+        {
+            "name": "register",
+            "description": "The public sensor register: no login, metadata is public by design.",
+        },
     ],
 }
 

@@ -9,6 +9,7 @@ from web import views as web_views
 
 api_v1 = [
     path("", include("accounts.api.urls")),
+    path("", include("sensors.api.urls")),
 ]
 
 urlpatterns = [

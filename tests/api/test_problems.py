@@ -78,9 +78,7 @@ def test_415_for_an_unsupported_content_type(organisation, key_client):
 
 
 def test_400_for_malformed_json(organisation, key_client):
-    response = key_client(organisation).post(
-        "/api/v1/api-keys/", "{not json", content_type="application/json"
-    )
+    response = key_client(organisation).post("/api/v1/api-keys/", "{not json", content_type="application/json")
     assert_problem(response, 400, "parse_error")
 
 

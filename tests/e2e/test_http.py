@@ -37,9 +37,7 @@ def test_a_key_answers_its_organisation_and_a_wrong_key_401(live_server):
 def test_swagger_ui_and_its_assets_are_served(live_server):
     status, _, body = fetch(f"{live_server.url}/api/docs/")
     assert status == 200
-    status, headers, _ = fetch(
-        f"{live_server.url}/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
-    )
+    status, headers, _ = fetch(f"{live_server.url}/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
     assert status == 200
     assert "javascript" in headers["Content-Type"]
     status, headers, body = fetch(f"{live_server.url}/api/schema/?format=json")

@@ -41,9 +41,7 @@ class ApiKeyCreateSerializer(serializers.Serializer):
 
     name = serializers.CharField(max_length=50)
     role = serializers.ChoiceField(choices=Role.choices, default=Role.INTEGRATOR)
-    organisation = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Organisation.objects.none(), required=False
-    )
+    organisation = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.none(), required=False)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
     def __init__(self, *args, administered=None, **kwargs):

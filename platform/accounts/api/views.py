@@ -34,8 +34,7 @@ class MeView(CallerAPIView):
             "username": caller.user.get_username() if caller.user is not None else None,
             "api_key": caller.api_key,
             "organisations": [
-                {"slug": o.slug, "name": o.name, "kind": o.kind, "role": caller.role_in(o.pk)}
-                for o in organisations
+                {"slug": o.slug, "name": o.name, "kind": o.kind, "role": caller.role_in(o.pk)} for o in organisations
             ],
         }
         return Response(MeSerializer(data).data)

@@ -33,9 +33,7 @@ class Command(BaseCommand):
         except Organisation.DoesNotExist:
             raise CommandError(f"No organisation with slug {organisation!r}.") from None
         expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
-        api_key, secret = services.api_key_create(
-            organisation=owner, name=name, role=role, expires_at=expires_at
-        )
+        api_key, secret = services.api_key_create(organisation=owner, name=name, role=role, expires_at=expires_at)
         self.stderr.write(
             f"Created key {api_key.prefix} ({role}) for {owner.slug}. Store it now: it is not shown again."
         )

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from accounts import demo
+from sensors import demo as sensors_demo
 
 
 def credentials_path() -> Path:
@@ -21,7 +22,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo data is already loaded; its credentials are in {path}.")
             return
         credentials = demo.Credentials()
-        demo.load(credentials)
+        organisations = demo.load(credentials)
+        sensors_demo.load(organisations)
         text = "# Demo credentials, shown once. `source` this file to use them in a shell.\n" + "".join(
             f"{comment}\n{assignment}\n" for comment, assignment in credentials.lines
         )

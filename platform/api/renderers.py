@@ -1,0 +1,67 @@
+"""Representations beyond JSON: GeoJSON (RFC 7946) and CSV, for lists and single objects."""
+
+from rest_framework import renderers
+from rest_framework_csv.renderers import PaginatedCSVRenderer
+
+
+class GeoJSONRenderer(renderers.JSONRenderer):
+    """Renders serialized rows as Features; the view names the geometry field (`geojson_geometry_field`).
+
+    Lists become a FeatureCollection whose `links` carry the page links (OGC API style).
+    """
+
+    media_type = "application/geo+json"
+    format = "geojson"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        renderer_context = renderer_context or {}
+        response = renderer_context.get("response")
+        if response is not None and response.status_code >= 400:
+            return super().render(data, accepted_media_type, renderer_context)
+        field = getattr(renderer_context.get("view"), "geojson_geometry_field", "geometry")
+        if isinstance(data, dict) and "results" in data:
+            links = [
+                {"rel": rel, "href": data[rel], "type": self.media_type}
+                for rel in ("next", "previous")
+                if data.get(rel)
+            ]
+            body = {
+                "type": "FeatureCollection",
+                "features": [self.feature(row, field) for row in data["results"]],
+            }
+            if links:
+                body["links"] = links
+        elif isinstance(data, list):
+            body = {"type": "FeatureCollection", "features": [self.feature(row, field) for row in data]}
+        else:
+            body = self.feature(data, field)
+        return super().render(body, accepted_media_type, renderer_context)
+
+    @staticmethod
+    def feature(row: dict, field: str) -> dict:
+        properties = dict(row)
+        geometry = properties.pop(field, None)
+        return {"type": "Feature", "id": properties.get("id"), "geometry": geometry, "properties": properties}
+
+
+class CSVRenderer(PaginatedCSVRenderer):
+    """CSV of a (paginated) list; geometry objects are left out, lists of values joined with ';'."""
+
+    results_field = "results"
+    format = "csv"
+
+    def render(self, data, media_type=None, renderer_context=None, writer_opts=None):
+        renderer_context = renderer_context or {}
+        response = renderer_context.get("response")
+        if response is not None and response.status_code >= 400:
+            return renderers.JSONRenderer().render(data)
+        if isinstance(data, dict) and self.results_field not in data:
+            data = {self.results_field: [data]}
+        return super().render(data, media_type, renderer_context, writer_opts)
+
+    def flatten_item(self, item):
+        if isinstance(item, dict):
+            item = {key: value for key, value in item.items() if not (isinstance(value, dict) and "type" in value)}
+        if isinstance(item, list) and all(not isinstance(value, dict | list) for value in item):
+            return {"": ";".join("" if value is None else str(value) for value in item)}
+        return super().flatten_item(item)

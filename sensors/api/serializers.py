@@ -1,0 +1,286 @@
+"""Serializers for sensor types, sensors, their history, areas and the public register."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import Organisation
+from sensors.models import ActivePeriod, Area, Measure, Sensor, SensorEvent, SensorType
+
+
+class SensorTypeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SensorType
+        fields = [
+            "code",
+            "name_en",
+            "name_nl",
+            "explanation_en",
+            "explanation_nl",
+            "privacy_risk",
+            "privacy_risk_en",
+            "privacy_risk_nl",
+        ]
+
+
+POINT_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "properties": {
+        "type": {"type": "string", "enum": ["Point"]},
+        "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3},
+    },
+    "required": ["type", "coordinates"],
+    "example": {"type": "Point", "coordinates": [4.8952, 52.3702]},
+}
+
+
+@extend_schema_field(POINT_SCHEMA)
+class GeoJSONPointField(serializers.Field):
+    """A sensor's latitude/longitude as a GeoJSON Point: {"type": "Point", "coordinates": [lon, lat]}."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("source", "*")
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, sensor):
+        if sensor.latitude is None or sensor.longitude is None:
+            return None
+        return {"type": "Point", "coordinates": [sensor.longitude, sensor.latitude]}
+
+    def to_internal_value(self, data):
+        if data is None:
+            return {"latitude": None, "longitude": None}
+        coordinates = data.get("coordinates") if isinstance(data, dict) else None
+        if (
+            not isinstance(data, dict)
+            or data.get("type") != "Point"
+            or not isinstance(coordinates, list)
+            or len(coordinates) not in (2, 3)
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in coordinates)
+        ):
+            raise serializers.ValidationError('Must be a GeoJSON Point: {"type": "Point", "coordinates": [lon, lat]}.')
+        longitude, latitude = coordinates[:2]
+        if not -180 <= longitude <= 180 or not -90 <= latitude <= 90:
+            raise serializers.ValidationError(
+                f"[{longitude}, {latitude}] is outside WGS84: longitude -180..180, latitude -90..90 (order: lon, lat)."
+            )
+        return {"latitude": float(latitude), "longitude": float(longitude)}
+
+    def validate_empty_values(self, data):
+        # With source="*", null means "no point" (handled in to_internal_value), not "skip".
+        if data is None:
+            return False, data
+        return super().validate_empty_values(data)
+
+
+class ActivePeriodSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ActivePeriod
+        fields = ["starts_at", "ends_at", "label"]
+
+    def validate(self, attrs):
+        if attrs["ends_at"] <= attrs["starts_at"]:
+            raise serializers.ValidationError({"ends_at": "Must be after starts_at."})
+        return attrs
+
+
+class SensorSerializer(serializers.ModelSerializer):
+    sensor_type = serializers.SlugRelatedField(slug_field="code", queryset=SensorType.objects.all())
+    controller = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all())
+    operator = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all(), required=False)
+    location = GeoJSONPointField(
+        required=False, help_text='GeoJSON Point, WGS84: {"type": "Point", "coordinates": [lon, lat]}'
+    )
+    area = serializers.PrimaryKeyRelatedField(queryset=Area.objects.all(), required=False, allow_null=True)
+    measures = serializers.ListField(
+        child=serializers.ChoiceField(choices=Measure.choices), allow_empty=True, required=False
+    )
+    active_periods = ActivePeriodSerializer(many=True, required=False)
+
+    class Meta:
+        model = Sensor
+        fields = [
+            "id",
+            "reference",
+            "name",
+            "description",
+            "sensor_type",
+            "controller",
+            "operator",
+            "location",
+            "latitude",
+            "longitude",
+            "area",
+            "measures",
+            "personal_data_at_edge",
+            "raw_data_retention_hours",
+            "identifiers_kept",
+            "anonymisation_method",
+            "legal_basis",
+            "contact_email",
+            "installed_at",
+            "active_until",
+            "active_periods",
+            "status",
+            "visibility",
+            "restriction_reason",
+            "confirmed_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "id",
+            "latitude",
+            "longitude",
+            "status",
+            "confirmed_at",
+            "created_at",
+            "updated_at",
+        ]
+        # Uniqueness of (operator, reference) is answered as 409 by the service, not here.
+        validators = []
+
+
+class SensorUpdateSerializer(SensorSerializer):
+    class Meta(SensorSerializer.Meta):
+        read_only_fields = [*SensorSerializer.Meta.read_only_fields, "controller", "operator"]
+
+
+class SensorTransitionSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class SensorEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+    actor_organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = SensorEvent
+        fields = ["action", "at", "actor", "actor_organisation", "changes", "note"]
+
+    def get_actor(self, event) -> str:
+        if event.actor_key_prefix:
+            return f"api-key:{event.actor_key_prefix}"
+        if event.actor_user_id:
+            return event.actor_user.get_username()
+        return "system"
+
+
+class ImportResultSerializer(serializers.Serializer):
+    rows = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+
+
+class ThresholdLevelsSerializer(serializers.Serializer):
+    """Crowding levels in persons per m²; each higher than the one before."""
+
+    busy = serializers.FloatField(min_value=0.01)
+    crowded = serializers.FloatField(min_value=0.01)
+    critical = serializers.FloatField(min_value=0.01, required=False)
+
+    def validate(self, attrs):
+        levels = [attrs["busy"], attrs["crowded"], *([attrs["critical"]] if "critical" in attrs else [])]
+        if levels != sorted(levels) or len(set(levels)) != len(levels):
+            raise serializers.ValidationError("Levels must rise: busy < crowded < critical.")
+        return attrs
+
+
+class WeeklyThresholdSerializer(ThresholdLevelsSerializer):
+    weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 = Monday")
+    hour = serializers.IntegerField(min_value=0, max_value=23, required=False, help_text="omit for the whole day")
+
+
+class ThresholdsSerializer(serializers.Serializer):
+    default = ThresholdLevelsSerializer(required=False)
+    weekly = WeeklyThresholdSerializer(many=True, required=False)
+
+
+class AreaSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all(), required=False)
+    surface_m2 = serializers.FloatField(read_only=True, help_text="The override if set, else the computed surface.")
+    thresholds = ThresholdsSerializer(required=False)
+    geometry = serializers.JSONField(help_text="GeoJSON Polygon, WGS84, closed rings, not self-intersecting.")
+
+    class Meta:
+        model = Area
+        fields = [
+            "id",
+            "owner",
+            "name",
+            "area_type",
+            "geometry",
+            "surface_m2",
+            "surface_m2_computed",
+            "surface_m2_override",
+            "effective_width_m",
+            "capacity",
+            "thresholds",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "surface_m2_computed", "created_at", "updated_at"]
+        validators = []
+
+
+class NamedOrganisationSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class NamedAreaSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class PublicSensorSerializer(serializers.ModelSerializer):
+    """What the public register says of a sensor: what, where, who, why, personal data, retention."""
+
+    sensor_type = SensorTypeSerializer()
+    location = GeoJSONPointField(read_only=True)
+    area = NamedAreaSerializer(allow_null=True)
+    controller = NamedOrganisationSerializer()
+    operator = NamedOrganisationSerializer()
+    active_periods = ActivePeriodSerializer(many=True)
+    purposes = serializers.SerializerMethodField(
+        help_text="The purposes its data is used for (filled once purposes exist on the platform)."
+    )
+
+    class Meta:
+        model = Sensor
+        fields = [
+            "id",
+            "name",
+            "description",
+            "sensor_type",
+            "location",
+            "area",
+            "controller",
+            "operator",
+            "purposes",
+            "measures",
+            "personal_data_at_edge",
+            "raw_data_retention_hours",
+            "identifiers_kept",
+            "anonymisation_method",
+            "legal_basis",
+            "contact_email",
+            "status",
+            "installed_at",
+            "active_until",
+            "active_periods",
+        ]
+
+    def get_purposes(self, sensor) -> list[str]:
+        return []
+
+
+class RestrictedSummarySerializer(serializers.Serializer):
+    sensor_type = serializers.CharField()
+    sensor_type_name_en = serializers.CharField()
+    sensor_type_name_nl = serializers.CharField()
+    area = serializers.IntegerField(allow_null=True)
+    area_name = serializers.CharField(allow_null=True)
+    count = serializers.IntegerField()

@@ -1,0 +1,267 @@
+"""API views for sensor types, sensors, areas and the public sensor register."""
+
+from django.db.models import ProtectedError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.response import Response
+
+from accounts.models import Organisation
+from api.caller import caller_of
+from api.pagination import CursorPagination
+from api.parsers import CSVTextParser
+from api.permissions import ANY_MEMBER
+from api.problems import Conflict
+from api.renderers import CSVRenderer, GeoJSONRenderer
+from api.views import PublicReadOnlyViewSet, ScopedGenericViewSet, ScopedModelViewSet
+from sensors import importers, selectors, services
+from sensors.api.serializers import (
+    AreaSerializer,
+    ImportResultSerializer,
+    PublicSensorSerializer,
+    RestrictedSummarySerializer,
+    SensorEventSerializer,
+    SensorSerializer,
+    SensorTransitionSerializer,
+    SensorTypeSerializer,
+    SensorUpdateSerializer,
+)
+from sensors.filtersets import AreaFilterSet, SensorFilterSet, SensorTypeFilterSet
+from sensors.models import Area, Sensor, SensorEvent, SensorType
+
+WRITING_ROLES = services.REGISTERING_ROLES | services.DECIDING_ROLES
+RENDERERS = [JSONRenderer, GeoJSONRenderer, CSVRenderer, BrowsableAPIRenderer]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the sensor types, explained for citizens"),
+    retrieve=extend_schema(summary="Show a sensor type"),
+)
+class SensorTypeViewSet(PublicReadOnlyViewSet):
+    openapi_tag = "sensors"
+    queryset = SensorType.objects.all()
+    serializer_class = SensorTypeSerializer
+    filterset_class = SensorTypeFilterSet
+    lookup_field = "code"
+
+
+def _organisation(value, pointer):
+    if not value:
+        raise ValidationError({pointer: "This parameter is required."})
+    organisation = Organisation.objects.filter(slug=value).first()
+    if organisation is None:
+        raise ValidationError({pointer: f"No organisation with slug {value!r}."})
+    return organisation
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the sensors your organisations control or operate"),
+    retrieve=extend_schema(summary="Show a sensor"),
+    create=extend_schema(summary="Register a sensor for a controller (it starts as proposed)"),
+    update=extend_schema(summary="Replace a sensor's details", request=SensorUpdateSerializer),
+    partial_update=extend_schema(summary="Change a sensor's details", request=SensorUpdateSerializer),
+)
+class SensorViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    ScopedGenericViewSet,
+):
+    """Sensors seen by their controller and their operator; changes are decided in sensors.services."""
+
+    openapi_tag = "sensors"
+    queryset = Sensor.objects.none()
+    organisation_field = ("controller", "operator")
+    serializer_class = SensorSerializer
+    filterset_class = SensorFilterSet
+    pagination_class = CursorPagination
+    renderer_classes = RENDERERS
+    geojson_geometry_field = "location"
+    action_roles = {"read": ANY_MEMBER, "write": WRITING_ROLES}
+
+    def safely_get_queryset(self, queryset):
+        return queryset.select_related("sensor_type", "controller", "operator").prefetch_related("active_periods")
+
+    def get_serializer_class(self):
+        if self.action in ("update", "partial_update"):
+            return SensorUpdateSerializer
+        return SensorSerializer
+
+    def perform_create(self, serializer):
+        caller = caller_of(self.request)
+        data = dict(serializer.validated_data)
+        if "operator" not in data:
+            if len(caller.organisation_ids) != 1:
+                raise ValidationError({"operator": "You belong to several organisations: name the operator."})
+            data["operator"] = Organisation.objects.get(pk=next(iter(caller.organisation_ids)))
+        serializer.instance = services.sensor_register(caller=caller, **data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.sensor_update(
+            caller=caller_of(self.request), sensor=serializer.instance, **serializer.validated_data
+        )
+
+    def _transition(self, request, action_name):
+        serializer = SensorTransitionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        sensor = services.sensor_transition(
+            caller=caller_of(request),
+            sensor=self.get_object(),
+            action=action_name,
+            note=serializer.validated_data.get("note", ""),
+        )
+        return Response(SensorSerializer(sensor).data)
+
+    @extend_schema(
+        summary="Confirm a proposed sensor (the controller's data steward)",
+        request=SensorTransitionSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        return self._transition(request, SensorEvent.Action.CONFIRMED)
+
+    @extend_schema(summary="Suspend an active sensor (the controller)", request=SensorTransitionSerializer)
+    @action(detail=True, methods=["post"])
+    def suspend(self, request, pk=None):
+        return self._transition(request, SensorEvent.Action.SUSPENDED)
+
+    @extend_schema(summary="Resume a suspended sensor (the controller)", request=SensorTransitionSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        return self._transition(request, SensorEvent.Action.RESUMED)
+
+    @extend_schema(summary="Remove a sensor for good (the controller)", request=SensorTransitionSerializer)
+    @action(detail=True, methods=["post"])
+    def remove(self, request, pk=None):
+        return self._transition(request, SensorEvent.Action.REMOVED)
+
+    @extend_schema(summary="A sensor's history: who changed what, when", responses=SensorEventSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, renderer_classes=[JSONRenderer])
+    def history(self, request, pk=None):
+        events = self.get_object().events.select_related("actor_user", "actor_organisation")
+        return Response(SensorEventSerializer(events, many=True).data)
+
+    @extend_schema(
+        summary="Import sensors from CSV (atomic; keyed on operator and reference)",
+        request={"text/csv": OpenApiTypes.STR},
+        responses=ImportResultSerializer,
+        parameters=[
+            OpenApiParameter("mapping", str, enum=list(importers.MAPPINGS), description="column mapping"),
+            OpenApiParameter("controller", str, required=True, description="controller's slug"),
+            OpenApiParameter("operator", str, description="operator's slug (default: the controller)"),
+            OpenApiParameter("sensor_type", str, required=True, description="sensor type code for every row"),
+            OpenApiParameter("personal_data_at_edge", bool, description="as your DPIA states (default false)"),
+            OpenApiParameter("legal_basis", str),
+            OpenApiParameter("contact_email", str),
+        ],
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[CSVTextParser],
+        renderer_classes=[JSONRenderer],
+        filterset_class=None,
+    )
+    def import_csv(self, request):
+        params = request.query_params
+        controller = _organisation(params.get("controller"), "controller")
+        operator = _organisation(params.get("operator") or controller.slug, "operator")
+        result = importers.sensors_import(
+            caller=caller_of(request),
+            text=request.data if isinstance(request.data, str) else "",
+            mapping=params.get("mapping", "platform"),
+            controller=controller,
+            operator=operator,
+            sensor_type=params.get("sensor_type", ""),
+            personal_data_at_edge=params.get("personal_data_at_edge", "false").lower() == "true",
+            legal_basis=params.get("legal_basis", ""),
+            contact_email=params.get("contact_email", ""),
+        )
+        body = ImportResultSerializer(result).data
+        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List your organisations' areas"),
+    retrieve=extend_schema(summary="Show an area"),
+    create=extend_schema(summary="Add an area (its surface is computed geodesically)"),
+    update=extend_schema(summary="Replace an area"),
+    partial_update=extend_schema(summary="Change an area"),
+    destroy=extend_schema(summary="Delete an area no sensor uses"),
+)
+class AreaViewSet(ScopedModelViewSet):
+    openapi_tag = "sensors"
+    queryset = Area.objects.none()
+    organisation_field = "owner"
+    serializer_class = AreaSerializer
+    filterset_class = AreaFilterSet
+    renderer_classes = [JSONRenderer, GeoJSONRenderer, BrowsableAPIRenderer]
+    geojson_geometry_field = "geometry"
+    action_roles = {"read": ANY_MEMBER, "write": services.DECIDING_ROLES}
+
+    def safely_get_queryset(self, queryset):
+        return queryset.select_related("owner")
+
+    def perform_create(self, serializer):
+        caller = caller_of(self.request)
+        data = dict(serializer.validated_data)
+        if "owner" not in data:
+            owners = [org for org, role in caller.roles.items() if role in services.DECIDING_ROLES]
+            if len(owners) != 1:
+                raise ValidationError({"owner": "Name the municipality that owns the area."})
+            data["owner"] = Organisation.objects.get(pk=owners[0])
+        serializer.instance = services.area_create(caller=caller, **data)
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        data.pop("owner", None)
+        serializer.instance = services.area_update(caller=caller_of(self.request), area=serializer.instance, **data)
+
+    def perform_destroy(self, instance):
+        try:
+            instance.delete()
+        except ProtectedError:
+            raise Conflict("Sensors still use this area: move or remove them first.", "area_in_use") from None
+
+
+class RegisterPagination(PageNumberPagination):
+    page_size = 200
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The public sensor register (no login)"),
+    retrieve=extend_schema(summary="One sensor in the public register"),
+)
+class PublicSensorViewSet(PublicReadOnlyViewSet):
+    """Active, public sensors: what, where, who, why, personal data, retention, contact."""
+
+    openapi_tag = "register"
+    queryset = selectors.register_sensors()
+    serializer_class = PublicSensorSerializer
+    filterset_class = SensorFilterSet
+    pagination_class = RegisterPagination
+    renderer_classes = RENDERERS
+    geojson_geometry_field = "location"
+
+    @extend_schema(
+        summary="Restricted sensors, as counts per type and area (never a location)",
+        responses=RestrictedSummarySerializer(many=True),
+        filters=False,
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        pagination_class=None,
+        renderer_classes=[JSONRenderer],
+        filterset_class=None,
+    )
+    def restricted(self, request):
+        return Response(RestrictedSummarySerializer(selectors.register_restricted_summary(), many=True).data)

@@ -1,0 +1,61 @@
+"""Reads for sensors: the public register and what a caller's organisations see."""
+
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+
+from sensors.models import Area, Sensor, SensorStatus, Visibility
+
+
+def register_sensors() -> QuerySet[Sensor]:
+    """Sensors in the public register: active and not restricted."""
+    return (
+        Sensor.objects.filter(status=SensorStatus.ACTIVE, visibility=Visibility.PUBLIC)
+        .select_related("sensor_type", "controller", "operator", "area")
+        .prefetch_related("active_periods")
+    )
+
+
+def register_restricted_summary() -> list[dict]:
+    """Restricted active sensors as counts per type and area: never a location or a name."""
+    rows = (
+        Sensor.objects.filter(status=SensorStatus.ACTIVE, visibility=Visibility.RESTRICTED)
+        .values("sensor_type__code", "sensor_type__name_en", "sensor_type__name_nl", "area_id", "area__name")
+        .annotate(count=Count("id"))
+        .order_by("sensor_type__code", "area__name")
+    )
+    return [
+        {
+            "sensor_type": row["sensor_type__code"],
+            "sensor_type_name_en": row["sensor_type__name_en"],
+            "sensor_type_name_nl": row["sensor_type__name_nl"],
+            "area": row["area_id"],
+            "area_name": row["area__name"],
+            "count": row["count"],
+        }
+        for row in rows
+    ]
+
+
+def active_at(queryset: QuerySet[Sensor], moment: datetime) -> QuerySet[Sensor]:
+    """Sensors installed and not ended at `moment`, and inside an active period if they have any."""
+    day = moment.date()
+    in_service = (Q(installed_at__isnull=True) | Q(installed_at__lte=day)) & (
+        Q(active_until__isnull=True) | Q(active_until__gte=day)
+    )
+    in_period = Q(active_periods__isnull=True) | Q(
+        active_periods__starts_at__lte=moment, active_periods__ends_at__gte=moment
+    )
+    return queryset.filter(in_service, status=SensorStatus.ACTIVE).filter(in_period).distinct()
+
+
+def in_bbox(queryset: QuerySet[Sensor], min_lon: float, min_lat: float, max_lon: float, max_lat: float):
+    """Sensors whose point lies in the box, or whose area's bounding box overlaps it."""
+    point_inside = Q(longitude__gte=min_lon, longitude__lte=max_lon, latitude__gte=min_lat, latitude__lte=max_lat)
+    overlapping_areas = areas_in_bbox(Area.objects.all(), min_lon, min_lat, max_lon, max_lat)
+    return queryset.filter(point_inside | Q(area__in=overlapping_areas))
+
+
+def areas_in_bbox(queryset, min_lon: float, min_lat: float, max_lon: float, max_lat: float):
+    """Areas whose bounding box overlaps the box."""
+    return queryset.filter(min_lon__lte=max_lon, max_lon__gte=min_lon, min_lat__lte=max_lat, max_lat__gte=min_lat)
