@@ -1,0 +1,137 @@
+"""The public register (no login), the sensor filters, and the GeoJSON and CSV representations."""
+
+import csv
+import io
+
+import pytest
+
+from sensors.models import Sensor
+
+pytestmark = pytest.mark.django_db
+PUBLIC = "/api/v1/public/sensors/"
+SENSORS = "/api/v1/sensors/"
+
+
+@pytest.fixture
+def fleet(register, steward_client, area):
+    """Four sensors: active public, active restricted (in the area), proposed, and removed."""
+
+    def confirm(sensor):
+        assert steward_client.post(f"{SENSORS}{sensor['id']}/confirm/").status_code == 200
+        return sensor
+
+    public = confirm(register(reference="pub", name="Public one", personal_data_at_edge=True))
+    restricted = confirm(
+        register(
+            reference="res",
+            name="Secret one",
+            sensor_type="counting-camera",
+            area=area["id"],
+            visibility="restricted",
+            restriction_reason="Police modus operandi",
+        )
+    )
+    proposed = register(reference="prop", name="Proposed one", location={"type": "Point", "coordinates": [4.0, 51.0]})
+    removed = confirm(register(reference="rem", name="Removed one"))
+    steward_client.post(f"{SENSORS}{removed['id']}/remove/")
+    return {"public": public, "restricted": restricted, "proposed": proposed, "removed": removed}
+
+
+@pytest.mark.smoke
+def test_the_register_shows_only_active_public_sensors_without_login(api_client, fleet, city, vendor):
+    response = api_client.get(PUBLIC)
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    assert [row["name"] for row in rows] == ["Public one"]
+    row = rows[0]
+    assert row["controller"] == {"slug": city.slug, "name": city.name}
+    assert row["operator"]["slug"] == vendor.slug
+    assert row["sensor_type"]["explanation_nl"]
+    assert row["personal_data_at_edge"] is True
+    assert row["purposes"] == []
+    for hidden in ("restricted", "proposed", "removed"):
+        assert api_client.get(f"{PUBLIC}{fleet[hidden]['id']}/").status_code == 404
+
+
+def test_restricted_sensors_appear_only_as_counts(api_client, fleet, area):
+    response = api_client.get(f"{PUBLIC}restricted/")
+    assert response.status_code == 200
+    assert response.json() == [
+        {
+            "sensor_type": "counting-camera",
+            "sensor_type_name_en": "Counting camera",
+            "sensor_type_name_nl": "Telcamera",
+            "area": area["id"],
+            "area_name": "Plein",
+            "count": 1,
+        }
+    ]
+    assert "Secret one" not in response.content.decode()
+
+
+def test_the_register_as_geojson(api_client, fleet):
+    for response in (
+        api_client.get(PUBLIC, {"format": "geojson"}),
+        api_client.get(PUBLIC, HTTP_ACCEPT="application/geo+json"),
+    ):
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/geo+json"
+        body = response.json()
+        assert body["type"] == "FeatureCollection"
+        assert [f["geometry"] for f in body["features"]] == [{"type": "Point", "coordinates": [5.0005, 52.0005]}]
+        assert body["features"][0]["properties"]["name"] == "Public one"
+
+
+def test_the_sensor_list_as_csv(steward_client, fleet):
+    response = steward_client.get(SENSORS, HTTP_ACCEPT="text/csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert {row["reference"] for row in rows} == {"pub", "res", "prop", "rem"}
+    by_reference = {row["reference"]: row for row in rows}
+    assert by_reference["pub"]["latitude"] == "52.0005"
+    assert by_reference["pub"]["measures"] == "count_at_line"
+    assert not any(key.startswith("location") for key in rows[0])
+
+
+def ids(response):
+    assert response.status_code == 200, response.content
+    return {row["id"] for row in response.json()["results"]}
+
+
+def test_filters(steward_client, fleet, area):
+    f = fleet
+    assert ids(steward_client.get(SENSORS, {"status": "active"})) == {f["public"]["id"], f["restricted"]["id"]}
+    assert ids(steward_client.get(SENSORS, {"type": "counting-camera"})) == {f["restricted"]["id"]}
+    assert ids(steward_client.get(SENSORS, {"personal_data": "true"})) == {f["public"]["id"]}
+    assert ids(steward_client.get(SENSORS, {"area": area["id"]})) == {f["restricted"]["id"]}
+    assert ids(steward_client.get(SENSORS, {"bbox": "3.9,50.9,4.1,51.1"})) == {f["proposed"]["id"]}
+    assert ids(steward_client.get(SENSORS, {"visibility": "restricted"})) == {f["restricted"]["id"]}
+    response = steward_client.get(SENSORS, {"bbox": "5,52"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == "/bbox"
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_active_at_honours_installation_and_event_periods(register, steward_client):
+    always = register(reference="always", installed_at="2025-01-01")
+    festival = register(
+        reference="festival",
+        active_periods=[{"starts_at": "2026-06-26T10:00:00Z", "ends_at": "2026-06-28T22:00:00Z", "label": "Festival"}],
+    )
+    ended = register(reference="ended", installed_at="2024-01-01", active_until="2025-12-31")
+    for sensor in (always, festival, ended):
+        steward_client.post(f"{SENSORS}{sensor['id']}/confirm/")
+    assert ids(steward_client.get(SENSORS, {"active_at": "2026-06-27T12:00:00Z"})) == {always["id"], festival["id"]}
+    assert ids(steward_client.get(SENSORS, {"active_at": "2026-07-01T12:00:00Z"})) == {always["id"]}
+    assert ids(steward_client.get(SENSORS, {"active_at": "2025-06-01T12:00:00Z"})) == {always["id"], ended["id"]}
+
+
+def test_the_sensor_list_pages_by_cursor(register, steward_client):
+    for n in range(5):
+        register(reference=f"s{n}")
+    first = steward_client.get(SENSORS, {"page_size": 2}).json()
+    assert len(first["results"]) == 2 and "cursor=" in first["next"]
+    second = steward_client.get(first["next"]).json()
+    assert {r["id"] for r in first["results"]}.isdisjoint({r["id"] for r in second["results"]})
+    assert Sensor.objects.count() == 5
