@@ -141,6 +141,7 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
 LANGUAGE_CODE = "en"
+LOCALE_PATHS = [PLATFORM_DIR / "web" / "locale"]
 LANGUAGES = [("en", "English"), ("nl", "Nederlands")]
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
@@ -166,6 +167,11 @@ if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Background map tiles for the register pages, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png;
+# empty: no background, the markers alone (the pages stay usable).
+MAP_TILE_URL = os.environ.get("DJANGO_MAP_TILE_URL", "")
+MAP_TILE_ATTRIBUTION = os.environ.get("DJANGO_MAP_TILE_ATTRIBUTION", "")
 
 # Largest request body accepted, in bytes (413 problem+json above it).
 REQUEST_BODY_MAX_BYTES = env_int("DJANGO_REQUEST_BODY_MAX_BYTES", 10 * 1024 * 1024)

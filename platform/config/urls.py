@@ -14,6 +14,9 @@ api_v1 = [
 
 urlpatterns = [
     path("", web_views.home, name="home"),
+    path("register/", web_views.register, name="register"),
+    path("register/sensors/<int:pk>/", web_views.register_sensor, name="register-sensor"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -9,7 +9,7 @@ import pytest
 from accounts.models import Role
 from tests.factories import OrganisationFactory, api_key_for
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.smoke]
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.smoke]
 
 
 def fetch(url, headers=None):

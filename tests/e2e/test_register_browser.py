@@ -1,0 +1,85 @@
+"""The public register in a real browser (Debian's Chromium, headless, driven by Playwright)."""
+
+import shutil
+from contextlib import contextmanager
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect, sync_playwright
+
+from sensors import selectors
+from sensors.models import SensorType
+
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# The machine has no outside network: keep Chromium from reaching for Google's services.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def demo(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    call_command("demo", stdout=StringIO())
+
+
+@contextmanager
+def browser_page(locale="en-GB"):
+    # Every database read happens before this block: Playwright's sync API runs an event loop here.
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield browser.new_page(locale=locale)
+        finally:
+            browser.close()
+
+
+def test_markers_appear_for_the_demo_sensors_and_filters_change_them(live_server, demo):
+    on_map = selectors.register_sensors().filter(latitude__isnull=False)
+    all_markers = on_map.count()
+    lidar_markers = on_map.filter(sensor_type__code="lidar-counter").count()
+    listed = selectors.register_sensors().count()
+    assert all_markers > 70 and 0 < lidar_markers < all_markers
+    requests = []
+    with browser_page() as page:
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(f"{live_server.url}/register/")
+        expect(page.locator("#register-map")).to_have_attribute("data-markers", str(all_markers), timeout=15_000)
+        expect(page.locator("path.sensor-marker")).to_have_count(all_markers)
+        expect(page.locator("#sensor-list tbody tr")).to_have_count(listed)
+
+        page.select_option("#filter-type", "lidar-counter")  # submits the filter form
+        page.wait_for_url("**/register/?*type=lidar-counter*")
+        expect(page.locator("#register-map")).to_have_attribute("data-markers", str(lidar_markers), timeout=15_000)
+        expect(page.locator("path.sensor-marker")).to_have_count(lidar_markers)
+        expect(page.locator("#sensor-list tbody tr")).to_have_count(lidar_markers)
+        expect(page.locator("#restricted-summary")).to_contain_text("Counting camera, Stratumseind: 1")
+    # No tiles are configured: the page asked nothing of any other host.
+    assert requests and all(url.startswith(live_server.url) for url in requests), requests
+
+
+def test_the_detail_page_explains_the_type_in_english_and_dutch(live_server, demo):
+    camera = SensorType.objects.get(code="counting-camera")
+    name = selectors.register_sensors().get(sensor_type=camera, name="Markt, north side").name
+    with browser_page("en-GB") as page:
+        page.goto(f"{live_server.url}/register/?type=counting-camera")
+        page.get_by_role("link", name=name).click()
+        expect(page.locator("h1")).to_have_text(name)
+        expect(page.locator(".sensor-type")).to_contain_text(camera.explanation_en)
+        expect(page.locator("#personal-data")).to_contain_text("processed inside the device")
+        expect(page.locator("#sensor-map path.sensor-marker")).to_have_count(1)
+    with browser_page("nl-NL") as page:
+        page.goto(f"{live_server.url}/register/?type=counting-camera")
+        page.get_by_role("link", name=name).click()
+        expect(page.get_by_role("heading", name="Wat is het?")).to_be_visible()
+        expect(page.locator(".sensor-type")).to_contain_text(camera.explanation_nl)
+        expect(page.locator(".sensor-type")).to_contain_text(camera.name_nl)
