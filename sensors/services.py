@@ -43,7 +43,11 @@ SENSOR_FIELDS = [
 
 
 def _snapshot(sensor: Sensor) -> dict:
-    data = model_to_dict(sensor, fields=[*SENSOR_FIELDS, "status", "controller", "operator"])
+    """The sensor's fields as JSON values, naming organisations and types as the API does."""
+    data = model_to_dict(sensor, fields=[*SENSOR_FIELDS, "status"])
+    data["controller"] = sensor.controller.slug
+    data["operator"] = sensor.operator.slug
+    data["sensor_type"] = sensor.sensor_type.code
     data["active_periods"] = [
         {"starts_at": p.starts_at, "ends_at": p.ends_at, "label": p.label} for p in sensor.active_periods.all()
     ]

@@ -59,6 +59,12 @@ class CSVRenderer(PaginatedCSVRenderer):
             data = {self.results_field: [data]}
         return super().render(data, media_type, renderer_context, writer_opts)
 
+    def tablize(self, data, header=None, labels=None):
+        # Columns in the serializer's field order (the library sorts them alphabetically).
+        if not header and data:
+            header = list(dict.fromkeys(key for row in self.flatten_data(data) for key in row))
+        return super().tablize(data, header=header, labels=labels)
+
     def flatten_item(self, item):
         if isinstance(item, dict):
             item = {key: value for key, value in item.items() if not (isinstance(value, dict) and "type" in value)}

@@ -86,7 +86,9 @@ def test_the_sensor_list_as_csv(steward_client, fleet):
     response = steward_client.get(SENSORS, HTTP_ACCEPT="text/csv")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    reader = csv.DictReader(io.StringIO(response.content.decode()))
+    assert reader.fieldnames[:4] == ["id", "reference", "name", "description"]  # the serializer's order
+    rows = list(reader)
     assert {row["reference"] for row in rows} == {"pub", "res", "prop", "rem"}
     by_reference = {row["reference"]: row for row in rows}
     assert by_reference["pub"]["latitude"] == "52.0005"

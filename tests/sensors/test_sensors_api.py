@@ -47,6 +47,8 @@ def test_a_vendor_registers_and_the_controller_confirms(register, vendor, vendor
     assert history[0]["actor"].startswith("api-key:")
     assert history[0]["actor_organisation"] == vendor.slug
     assert history[0]["changes"]["name"] == [None, "Plein, north side"]
+    assert history[0]["changes"]["controller"] == [None, "testdorp"]
+    assert history[0]["changes"]["sensor_type"] == [None, "thermal-counter"]
     assert history[1]["changes"] == {"status": ["proposed", "active"]}
     assert history[1]["note"] == "checked the DPIA"
 
