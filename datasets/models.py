@@ -1,1 +1,251 @@
-"""Models of datasets (filled by the issues that build them)."""
+"""Standard schemas, datasets described for catalogues, records, their hourly rollup, and ingest batches."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Organisation
+from sensors.models import Area, Sensor
+
+
+class StandardSchema(models.Model):
+    """A standard dataset structure (e.g. crowd count at a line); its versions are immutable."""
+
+    code = models.SlugField(max_length=60, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class SchemaVersion(models.Model):
+    """One published version of a standard schema: the JSON Schema of a record plus its metadata."""
+
+    class TimeSemantics(models.TextChoices):
+        INTERVAL = "interval", _("Interval (observed_from, observed_to)")
+        INSTANT = "instant", _("Instant (observed_at)")
+
+    class Subject(models.TextChoices):
+        SENSOR = "sensor", _("Observations of a sensor")
+        EVENT = "event", _("Planned events")
+
+    schema = models.ForeignKey(StandardSchema, on_delete=models.PROTECT, related_name="versions")
+    version = models.CharField(max_length=20, help_text="Semantic version, e.g. 1.0.0.")
+    title = models.CharField(max_length=200)
+    description = models.TextField()
+    subject = models.CharField(max_length=10, choices=Subject.choices)
+    time_semantics = models.CharField(max_length=10, choices=TimeSemantics.choices)
+    measures = models.JSONField(help_text="[{name, unit, aggregation, column, description}]")
+    derived_columns = models.JSONField(default=dict, help_text="{column: [measures summed]}")
+    quality = models.JSONField(help_text="accuracy, completeness, latency_seconds, update_frequency")
+    privacy_class = models.CharField(max_length=20)
+    record_schema = models.JSONField(help_text="JSON Schema (draft 2020-12) of one record.")
+    examples = models.JSONField()
+    mappings = models.JSONField(help_text="To FIWARE CrowdFlowObserved and OGC SensorThings, where one exists.")
+    content_sha256 = models.CharField(max_length=64, help_text="Hash of the published document: it never changes.")
+    published_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["schema__code", "published_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["schema", "version"], name="schemaversion_unique"),
+            models.CheckConstraint(condition=Q(time_semantics__in=["interval", "instant"]), name="schemaversion_time"),
+            models.CheckConstraint(condition=Q(subject__in=["sensor", "event"]), name="schemaversion_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schema.code} {self.version}"
+
+    @property
+    def code(self) -> str:
+        return self.schema.code
+
+
+class AccessClassification(models.TextChoices):
+    OPEN_AGGREGATE = "open_aggregate", _("Open aggregate")
+    SHARED_UNDER_GRANT = "shared_under_grant", _("Shared under grant")
+    RESTRICTED = "restricted", _("Restricted")
+
+
+class DatasetStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    RETIRED = "retired", _("Retired")
+
+
+class Dataset(models.Model):
+    """Data of one standard schema version from some sensors, described in DCAT-AP terms."""
+
+    owner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="datasets")
+    schema_version = models.ForeignKey(SchemaVersion, on_delete=models.PROTECT, related_name="datasets")
+    title = models.CharField(max_length=200)
+    description = models.TextField()
+    publisher = models.CharField(max_length=200, blank=True, help_text="Defaults to the owner's name.")
+    contact_point = models.EmailField()
+    licence = models.URLField(default="https://creativecommons.org/licenses/by/4.0/")
+    themes = models.JSONField(default=list, help_text="EU data themes, e.g. ['TRAN', 'SOCI'].")
+    keywords = models.JSONField(default=list)
+    sensors = models.ManyToManyField(Sensor, blank=True, related_name="datasets")
+    areas = models.ManyToManyField(Area, blank=True, related_name="datasets")
+    update_frequency = models.CharField(max_length=20, default="HOURLY", help_text="EU frequency code.")
+    quality_statement = models.TextField(blank=True)
+    retention_days = models.PositiveIntegerField(
+        default=365, validators=[MinValueValidator(1), MaxValueValidator(36_500)]
+    )
+    collection_purposes = models.TextField(help_text="Why the data is collected (free text until purposes exist).")
+    access = models.CharField(max_length=20, choices=AccessClassification.choices)
+    status = models.CharField(max_length=10, choices=DatasetStatus.choices, default=DatasetStatus.DRAFT)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(access__in=AccessClassification.values), name="dataset_access_valid"),
+            models.CheckConstraint(condition=Q(status__in=DatasetStatus.values), name="dataset_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class IngestBatch(models.Model):
+    """One ingest request: who sent it, when, and what became of its records."""
+
+    class Status(models.TextChoices):
+        STORED = "stored", _("Stored")
+        PARTIAL = "partial", _("Stored in part")
+        REJECTED = "rejected", _("Rejected")
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="batches")
+    organisation = models.ForeignKey(Organisation, null=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key_prefix = models.CharField(max_length=8, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    source_format = models.CharField(max_length=20)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    received = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    idempotency_key = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["dataset", "-received_at"], name="batch_dataset_time")]
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} of {self.dataset_id}: {self.status}"
+
+
+class Record(models.Model):
+    """One validated observation, its measures in typed columns for fast aggregation.
+
+    Idempotent on its natural key: (dataset, sensor, observed_from) for sensor data, (dataset, series,
+    observed_from) for planned events. Columns follow the schema's measures; the rest sits in `data`.
+    Citus-ready: distribute on dataset_id (every unique key includes it).
+    """
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="records")
+    sensor = models.ForeignKey(Sensor, null=True, blank=True, on_delete=models.PROTECT, related_name="records")
+    series = models.CharField(max_length=100, blank=True, help_text="Key of an event, for records without a sensor.")
+    observed_from = models.DateTimeField()
+    observed_to = models.DateTimeField(null=True, blank=True)
+    count_in = models.BigIntegerField(null=True, blank=True)
+    count_out = models.BigIntegerField(null=True, blank=True)
+    count = models.BigIntegerField(null=True, blank=True)
+    gauge = models.FloatField(null=True, blank=True)
+    data = models.JSONField(null=True, blank=True, help_text="Fields of the record not held in a typed column.")
+    batch = models.ForeignKey(IngestBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["dataset", "sensor", "observed_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset", "sensor", "observed_from"],
+                condition=Q(sensor__isnull=False),
+                name="record_natural_key_sensor",
+            ),
+            models.UniqueConstraint(
+                fields=["dataset", "series", "observed_from"],
+                condition=Q(sensor__isnull=True),
+                name="record_natural_key_series",
+            ),
+            models.CheckConstraint(condition=Q(sensor__isnull=False) | ~Q(series=""), name="record_has_subject"),
+            models.CheckConstraint(
+                condition=Q(observed_to__isnull=True) | Q(observed_to__gt=models.F("observed_from")),
+                name="record_interval_positive",
+            ),
+        ]
+        indexes = [models.Index(fields=["dataset", "observed_from"], name="record_dataset_time")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id}/{self.sensor_id or self.series}@{self.observed_from:%Y-%m-%dT%H:%M}"
+
+
+class RecordRollup(models.Model):
+    """Records per dataset, sensor and hour, kept current in the ingest transaction (for indicators)."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="rollups")
+    sensor = models.ForeignKey(Sensor, on_delete=models.CASCADE, related_name="+")
+    bucket = models.DateTimeField(help_text="Start of the hour (UTC).")
+    records = models.PositiveIntegerField()
+    count_in = models.BigIntegerField(null=True)
+    count_out = models.BigIntegerField(null=True)
+    count = models.BigIntegerField(null=True)
+    gauge_sum = models.FloatField(null=True)
+    gauge_min = models.FloatField(null=True)
+    gauge_max = models.FloatField(null=True)
+    gauge_n = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["dataset", "sensor", "bucket"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "sensor", "bucket"], name="rollup_unique_bucket")]
+        indexes = [models.Index(fields=["dataset", "bucket"], name="rollup_dataset_bucket")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id}/{self.sensor_id}@{self.bucket:%Y-%m-%dT%H}"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a request sent with an Idempotency-Key, replayed to retries."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    request_sha256 = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "key"], name="idempotency_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id}:{self.key}"
+
+
+class RetentionRun(models.Model):
+    """What `enforce_retention` deleted from a dataset, and up to which moment."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="retention_runs")
+    ran_at = models.DateTimeField(default=timezone.now)
+    cutoff = models.DateTimeField(help_text="Records observed before this were deleted.")
+    records_deleted = models.PositiveIntegerField()
+    rollups_deleted = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-ran_at"]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id}: {self.records_deleted} deleted before {self.cutoff:%Y-%m-%d}"

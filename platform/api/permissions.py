@@ -27,7 +27,15 @@ class HasOrganisationRole(BasePermission):
 
     def has_object_permission(self, request, view, obj) -> bool:
         caller, roles = caller_of(request), required_roles(view, request)
-        return any(caller.has_role(roles, organisation_id=org) for org in view.organisation_ids_of(obj))
+        if any(caller.has_role(roles, organisation_id=org) for org in view.organisation_ids_of(obj)):
+            return True
+        # Rows others may read (the view's declared `shared_read`), for reading only.
+        shared = getattr(view, "shared_read", None)
+        return (
+            request.method in SAFE_METHODS
+            and shared is not None
+            and type(obj)._default_manager.filter(shared, pk=obj.pk).exists()
+        )
 
 
 class IsAuthenticatedCaller(BasePermission):

@@ -12,11 +12,11 @@ so the app does not start (tests/api/test_access_audit.py walks every URL to pro
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 from rest_framework import mixins, viewsets
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.views import APIView
 
 from api.caller import caller_of
-from api.permissions import HasOrganisationRole, IsAuthenticatedCaller
+from api.permissions import HasOrganisationRole, IsAuthenticatedCaller, required_roles
 
 
 class AccessDeclared:
@@ -62,11 +62,26 @@ class OrganisationScopedMixin(AccessDeclared):
             raise ImproperlyConfigured(f"{cls.__qualname__} must set organisation_field.")
         return paths
 
+    # Rows others may read besides the caller's own (e.g. datasets' public metadata). Declared, so a
+    # reviewer sees it; it never widens writes.
+    shared_read: Q | None = None
+
     def scope(self) -> Q:
-        organisation_ids = caller_of(self.request).organisation_ids
+        # Only organisations in which the caller holds a role this action needs: an admin of one
+        # organisation who is an analyst of another lists the first one's keys only.
+        roles = required_roles(self, self.request)
+        organisation_ids = {org for org, role in caller_of(self.request).roles.items() if role in roles}
+        model = self.queryset.model
         condition = Q(pk__in=[])
         for path in self.organisation_paths():
-            condition |= Q(**{f"{path}__in": organisation_ids})
+            if "__" in path:
+                # A path across a to-many relation: a subquery, so that rows are not repeated.
+                owned = model._default_manager.filter(**{f"{path}__in": organisation_ids}).values("pk")
+                condition |= Q(pk__in=owned)
+            else:
+                condition |= Q(**{f"{path}__in": organisation_ids})
+        if self.shared_read is not None and self.request.method in SAFE_METHODS:
+            condition |= self.shared_read
         return condition
 
     def safely_get_queryset(self, queryset):
@@ -85,13 +100,14 @@ class OrganisationScopedMixin(AccessDeclared):
         return refined.filter(scope)
 
     def organisation_ids_of(self, obj) -> set[int]:
+        """The organisations a row belongs to, along every organisation path (to-many paths too)."""
         ids = set()
         for path in self.organisation_paths():
-            *hops, last = path.split("__")
-            target = obj
-            for name in hops:
-                target = getattr(target, name)
-            ids.add(target.pk if last == "pk" else getattr(target, f"{last}_id"))
+            if "__" in path:
+                related = type(obj)._default_manager.filter(pk=obj.pk).values_list(path, flat=True)
+                ids.update(value for value in related if value is not None)
+                continue
+            ids.add(obj.pk if path == "pk" else getattr(obj, f"{path}_id"))
         return ids
 
 

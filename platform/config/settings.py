@@ -173,6 +173,10 @@ X_FRAME_OPTIONS = "DENY"
 MAP_TILE_URL = os.environ.get("DJANGO_MAP_TILE_URL", "")
 MAP_TILE_ATTRIBUTION = os.environ.get("DJANGO_MAP_TILE_ATTRIBUTION", "")
 
+# The DCAT-AP catalogue's own description.
+CATALOG_TITLE = os.environ.get("DJANGO_CATALOG_TITLE", "Crowd Data Platform catalogue")
+CATALOG_PUBLISHER = os.environ.get("DJANGO_CATALOG_PUBLISHER", "Crowd Data Platform")
+
 # Largest request body accepted, in bytes (413 problem+json above it).
 REQUEST_BODY_MAX_BYTES = env_int("DJANGO_REQUEST_BODY_MAX_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
@@ -219,6 +223,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "SensorStatusEnum": "sensors.models.SensorStatus",
+        "DatasetStatusEnum": "datasets.models.DatasetStatus",
+        "IngestBatchStatusEnum": "datasets.models.IngestBatch.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_problem_responses",

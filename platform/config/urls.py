@@ -10,6 +10,7 @@ from web import views as web_views
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("sensors.api.urls")),
+    path("", include("datasets.api.urls")),
 ]
 
 urlpatterns = [

@@ -230,3 +230,16 @@ def test_the_apikey_command_prints_the_key_alone_on_its_last_line(organisation):
     assert secret.split(".")[0] in out.getvalue() and secret not in out.getvalue()
     call_command("apikey", "revoke", secret.split(".")[0], stdout=StringIO())
     assert client_with(secret).get(ME).status_code == 401
+
+
+def test_lists_hold_only_organisations_where_the_caller_has_the_role(organisation, other_organisation, user_client):
+    client = user_client(organisation, Role.ADMIN)
+    MembershipFactory(user=client.user, organisation=other_organisation, role=Role.ANALYST)
+    own, _ = api_key_for(organisation)
+    theirs, _ = api_key_for(other_organisation)
+    prefixes = {k["prefix"] for k in client.get(KEYS).json()["results"]}
+    assert own.prefix in prefixes and theirs.prefix not in prefixes
+    assert client.get(f"{KEYS}{theirs.prefix}/").status_code == 404
+    assert client.post(f"{KEYS}{theirs.prefix}/revoke/").status_code == 404
+    theirs.refresh_from_db()
+    assert not theirs.revoked

@@ -4,8 +4,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
 from accounts import demo
+from datasets import demo as datasets_demo
 from sensors import demo as sensors_demo
 
 
@@ -22,8 +24,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo data is already loaded; its credentials are in {path}.")
             return
         credentials = demo.Credentials()
-        organisations = demo.load(credentials)
-        sensors_demo.load(organisations)
+        with transaction.atomic():  # all of the demo, or none of it
+            organisations = demo.load(credentials)
+            sensors_demo.load(organisations)
+            datasets_demo.load(organisations)
         text = "# Demo credentials, shown once. `source` this file to use them in a shell.\n" + "".join(
             f"{comment}\n{assignment}\n" for comment, assignment in credentials.lines
         )

@@ -1,0 +1,197 @@
+"""Serializers for schemas, datasets and ingest batches."""
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from accounts.models import Organisation
+from datasets.models import AccessClassification, Dataset, IngestBatch, SchemaVersion, StandardSchema
+from sensors.models import Area, Sensor
+
+EU_THEMES = ["AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST", "REGI", "SOCI", "TECH", "TRAN"]
+EU_FREQUENCIES = ["CONT", "UPDATE_CONT", "1MIN", "5MIN", "10MIN", "15MIN", "30MIN", "HOURLY", "DAILY", "WEEKLY",
+                  "MONTHLY", "ANNUAL", "IRREG", "UNKNOWN"]  # fmt: skip
+
+
+def schema_version_url(version: SchemaVersion, request=None, suffix: str = "") -> str:
+    path = reverse("datasets-api:schema-version", kwargs={"code": version.schema.code, "version": version.version})
+    path += suffix
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+class SchemaVersionSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(source="schema.code", read_only=True)
+    url = serializers.SerializerMethodField()
+    json_schema_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SchemaVersion
+        fields = [
+            "code",
+            "version",
+            "url",
+            "json_schema_url",
+            "title",
+            "description",
+            "subject",
+            "time_semantics",
+            "measures",
+            "derived_columns",
+            "quality",
+            "privacy_class",
+            "record_schema",
+            "examples",
+            "mappings",
+            "content_sha256",
+            "published_at",
+        ]
+
+    def get_url(self, version) -> str:
+        return schema_version_url(version, self.context.get("request"))
+
+    def get_json_schema_url(self, version) -> str:
+        return schema_version_url(version, self.context.get("request"), "json-schema")
+
+
+class SchemaVersionSummarySerializer(SchemaVersionSerializer):
+    class Meta(SchemaVersionSerializer.Meta):
+        fields = ["version", "url", "json_schema_url", "published_at", "content_sha256"]
+
+
+class StandardSchemaSerializer(serializers.ModelSerializer):
+    latest = serializers.SerializerMethodField()
+    versions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StandardSchema
+        fields = ["code", "title", "description", "latest", "versions"]
+
+    def _versions(self, schema):
+        return sorted(schema.versions.all(), key=lambda v: tuple(int(p) for p in v.version.split(".")))
+
+    def get_latest(self, schema) -> dict:
+        return SchemaVersionSerializer(self._versions(schema)[-1], context=self.context).data
+
+    def get_versions(self, schema) -> list[dict]:
+        return SchemaVersionSummarySerializer(self._versions(schema), many=True, context=self.context).data
+
+
+class StandardSchemaListSerializer(StandardSchemaSerializer):
+    latest_version = serializers.SerializerMethodField()
+
+    class Meta(StandardSchemaSerializer.Meta):
+        fields = ["code", "title", "description", "latest_version", "versions"]
+
+    def get_latest_version(self, schema) -> str:
+        return self._versions(schema)[-1].version
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all(), required=False)
+    schema = serializers.SlugRelatedField(
+        source="schema_version.schema", slug_field="code", queryset=StandardSchema.objects.all()
+    )
+    schema_version = serializers.CharField(source="schema_version.version", required=False)
+    conforms_to = serializers.SerializerMethodField(help_text="URL of the schema version (DCAT-AP dct:conformsTo).")
+    sensors = serializers.PrimaryKeyRelatedField(many=True, queryset=Sensor.objects.all(), required=False)
+    areas = serializers.PrimaryKeyRelatedField(many=True, queryset=Area.objects.all(), required=False)
+    themes = serializers.ListField(child=serializers.ChoiceField(choices=EU_THEMES), required=False)
+    keywords = serializers.ListField(child=serializers.CharField(max_length=60), required=False)
+    update_frequency = serializers.ChoiceField(choices=EU_FREQUENCIES, required=False)
+    access = serializers.ChoiceField(choices=AccessClassification.choices)
+    spatial_coverage = serializers.SerializerMethodField(help_text="Bounding box of the sensors and areas.")
+    temporal_coverage = serializers.SerializerMethodField(help_text="First and last observation held.")
+
+    class Meta:
+        model = Dataset
+        fields = [
+            "id",
+            "owner",
+            "title",
+            "description",
+            "schema",
+            "schema_version",
+            "conforms_to",
+            "publisher",
+            "contact_point",
+            "licence",
+            "themes",
+            "keywords",
+            "sensors",
+            "areas",
+            "spatial_coverage",
+            "temporal_coverage",
+            "update_frequency",
+            "quality_statement",
+            "retention_days",
+            "collection_purposes",
+            "access",
+            "status",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def get_conforms_to(self, dataset) -> str:
+        return schema_version_url(dataset.schema_version, self.context.get("request"))
+
+    def get_spatial_coverage(self, dataset) -> list[float] | None:
+        from datasets.selectors import dataset_bbox
+
+        return dataset_bbox(dataset)
+
+    def get_temporal_coverage(self, dataset) -> dict | None:
+        from datasets.selectors import dataset_time_span
+
+        return dataset_time_span(dataset)
+
+    def validate(self, attrs):
+        schema_part = attrs.pop("schema_version", {})
+        schema = schema_part.get("schema") or (self.instance.schema_version.schema if self.instance else None)
+        version = schema_part.get("version")
+        if schema is not None and (("schema" in schema_part) or version):
+            versions = SchemaVersion.objects.filter(schema=schema)
+            chosen = versions.filter(version=version).first() if version else versions.order_by("-published_at").first()
+            if chosen is None:
+                raise serializers.ValidationError({"schema_version": f"{schema.code} has no version {version}."})
+            attrs["schema_version"] = chosen
+        return attrs
+
+
+class PublicDatasetSerializer(DatasetSerializer):
+    owner = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta(DatasetSerializer.Meta):
+        read_only_fields = DatasetSerializer.Meta.fields
+
+
+class IngestBatchSerializer(serializers.ModelSerializer):
+    organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = IngestBatch
+        fields = [
+            "id",
+            "received_at",
+            "organisation",
+            "user",
+            "api_key_prefix",
+            "source_format",
+            "status",
+            "received",
+            "created",
+            "updated",
+            "unchanged",
+            "rejected",
+            "idempotency_key",
+        ]
+
+
+class IngestResultSerializer(serializers.Serializer):
+    batch = serializers.IntegerField()
+    received = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField(), required=False, help_text="?partial=true only")

@@ -1,0 +1,27 @@
+"""Routes of the schema registry, datasets and the public catalogue."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from datasets.api.views import (
+    CatalogView,
+    DatasetViewSet,
+    PublicDatasetViewSet,
+    RecordJSONSchemaView,
+    SchemaVersionView,
+    StandardSchemaViewSet,
+)
+
+app_name = "datasets-api"
+
+router = SimpleRouter()
+router.register("schemas", StandardSchemaViewSet, basename="schema")
+router.register("datasets", DatasetViewSet, basename="dataset")
+router.register("public/datasets", PublicDatasetViewSet, basename="public-dataset")
+
+urlpatterns = [
+    path("schemas/<slug:code>/versions/<str:version>/", SchemaVersionView.as_view(), name="schema-version"),
+    path("schemas/<slug:code>/versions/<str:version>/json-schema", RecordJSONSchemaView.as_view(), name="schema-json"),
+    path("public/catalog/", CatalogView.as_view(), name="public-catalog"),
+    *router.urls,
+]

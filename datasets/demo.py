@@ -1,0 +1,105 @@
+"""Demo datasets: Melbourne's real hourly counts of January 2011, and Voorbeeldstad's catalogue."""
+
+from pathlib import Path
+
+import orjson
+from django.db import transaction
+
+from accounts.models import Organisation, Role
+from accounts.selectors import Caller
+from datasets import melbourne, services
+from datasets.models import AccessClassification, DatasetStatus, SchemaVersion
+from sensors.models import Area, Sensor, SensorStatus
+
+DEMO_DATA = Path(__file__).parent / "demo_data"
+MELBOURNE_COUNTS = DEMO_DATA / "melbourne-hourly-counts-2011-01.csv"
+
+
+def _latest(code: str) -> SchemaVersion:
+    return SchemaVersion.objects.filter(schema__code=code).order_by("-published_at").first()
+
+
+def _ingest(caller, dataset, records: list[dict], batch_size: int = 5000) -> None:
+    for start in range(0, len(records), batch_size):
+        services.records_ingest(
+            caller=caller,
+            dataset=dataset,
+            body=orjson.dumps({"records": records[start : start + batch_size]}),
+            content_type="application/json",
+            partial=True,
+        )
+
+
+@transaction.atomic
+def load(organisations: dict[str, Organisation]) -> dict:
+    city, melbourne_city = organisations["gemeente-voorbeeldstad"], organisations["city-of-melbourne"]
+    as_city = Caller(roles={city.pk: Role.DATA_STEWARD})
+    as_melbourne = Caller(roles={melbourne_city.pk: Role.DATA_STEWARD})
+
+    active = Sensor.objects.filter(status=SensorStatus.ACTIVE)
+    counts = services.dataset_register(
+        caller=as_melbourne,
+        owner=melbourne_city,
+        schema_version=_latest("hourly-pedestrian-count"),
+        sensors=list(active.filter(controller=melbourne_city)),
+        title="Pedestrian counts, January 2011",
+        description="Hourly pedestrian counts per sensor, both directions summed, from the City of Melbourne's "
+        "Pedestrian Counting System (open data, CC BY 4.0).",
+        contact_point="opendata@melbourne.example",
+        themes=["TRAN", "SOCI"],
+        keywords=["pedestrians", "footfall", "Melbourne"],
+        update_frequency="HOURLY",
+        quality_statement="As published by the city; empty cells are missing hours, not zero.",
+        retention_days=36_500,
+        collection_purposes="Understanding pedestrian activity in the city centre for planning and crowd safety.",
+        access=AccessClassification.OPEN_AGGREGATE,
+        status=DatasetStatus.ACTIVE,
+    )
+    names = {s.name: s.reference for s in counts.sensors.all()}
+    records, _ = melbourne.wide_to_records(MELBOURNE_COUNTS.read_text(encoding="utf-8"), names)
+    _ingest(as_melbourne, counts, records)
+
+    stratumseind = list(active.filter(controller=city, reference__startswith="vbs-stratumseind-lidar"))
+    services.dataset_register(
+        caller=as_city,
+        owner=city,
+        schema_version=_latest("crowd-count-line"),
+        sensors=stratumseind,
+        areas=list(Area.objects.filter(owner=city, name="Stratumseind")),
+        title="Stratumseind passages",
+        description="People entering and leaving Stratumseind, every five minutes, from two LiDAR counters.",
+        contact_point="crowd@voorbeeldstad.example",
+        themes=["SOCI", "JUST"],
+        keywords=["nightlife", "crowd safety", "Stratumseind"],
+        update_frequency="5MIN",
+        retention_days=730,
+        collection_purposes="Crowd management in the nightlife area on Friday and Saturday nights.",
+        access=AccessClassification.SHARED_UNDER_GRANT,
+        status=DatasetStatus.ACTIVE,
+    )
+    events = services.dataset_register(
+        caller=as_city,
+        owner=city,
+        schema_version=_latest("event-calendar"),
+        title="Event calendar Voorbeeldstad",
+        description="Permitted events with their area and expected visitors.",
+        contact_point="evenementen@voorbeeldstad.example",
+        themes=["SOCI"],
+        keywords=["events", "permits"],
+        update_frequency="DAILY",
+        retention_days=1825,
+        collection_purposes="Forecasting crowds from the event calendar.",
+        access=AccessClassification.OPEN_AGGREGATE,
+        status=DatasetStatus.ACTIVE,
+    )
+    festival = Area.objects.get(owner=city, name="Stadswandelpark festivalterrein")
+    _ingest(
+        as_city,
+        events,
+        [
+            {"event_id": "stadsfestival-2026", "event_name": "Stadsfestival", "area_id": festival.pk,
+             "observed_from": "2026-06-26T12:00:00+02:00", "observed_to": "2026-06-28T23:59:00+02:00",
+             "expected_visitors": 60000, "category": "festival"},
+        ],
+    )  # fmt: skip
+    return {"melbourne_counts": counts}

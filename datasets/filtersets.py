@@ -1,0 +1,35 @@
+"""Filters for schemas, datasets and ingest batches."""
+
+import django_filters
+
+from datasets.models import AccessClassification, Dataset, DatasetStatus, IngestBatch, StandardSchema
+
+
+class StandardSchemaFilterSet(django_filters.FilterSet):
+    title = django_filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = StandardSchema
+        fields = ["code", "title"]
+
+
+class DatasetFilterSet(django_filters.FilterSet):
+    owner = django_filters.CharFilter(field_name="owner__slug")
+    schema = django_filters.CharFilter(field_name="schema_version__schema__code")
+    access = django_filters.MultipleChoiceFilter(choices=AccessClassification.choices)
+    status = django_filters.MultipleChoiceFilter(choices=DatasetStatus.choices)
+    title = django_filters.CharFilter(lookup_expr="icontains")
+    sensor = django_filters.NumberFilter(field_name="sensors")
+
+    class Meta:
+        model = Dataset
+        fields = ["owner", "schema", "access", "status", "title", "sensor"]
+
+
+class IngestBatchFilterSet(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=IngestBatch.Status.choices)
+    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+
+    class Meta:
+        model = IngestBatch
+        fields = ["status", "source_format", "idempotency_key"]

@@ -1,0 +1,349 @@
+"""From a request body to checked rows: parse JSON, NDJSON or CSV, validate each record against the
+dataset's schema version, resolve its sensor, check that it makes sense, and map it to typed columns.
+
+Every problem names its record by a JSON Pointer (`/records/17/count_in`) and, for NDJSON and CSV,
+by its line.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+import jsonschema_rs
+import orjson
+
+from datasets.models import Dataset, SchemaVersion
+from sensors.models import SensorStatus
+
+MAX_RECORDS = 10_000
+FUTURE_TOLERANCE = timedelta(minutes=5)
+KEY_FIELDS = {"sensor", "sensor_id", "observed_from", "observed_to", "observed_at", "event_id"}
+FORMATS = {"application/json": "json", "application/x-ndjson": "ndjson", "text/csv": "csv"}
+
+
+@dataclass
+class Problem:
+    index: int | None
+    field: str | None
+    detail: str
+    code: str = "invalid"
+    line: int | None = None
+
+    def as_error(self) -> dict:
+        pointer = "/records" if self.index is None else f"/records/{self.index}"
+        if self.field:
+            pointer += f"/{self.field}"
+        error = {"pointer": pointer, "detail": self.detail, "code": self.code}
+        if self.line is not None:
+            error["line"] = self.line
+        return error
+
+
+class BodyError(Exception):
+    """The body as a whole cannot be read (not JSON, no `records`, too many records...)."""
+
+    def __init__(self, detail: str, *, status: int = 400, code: str = "parse_error", line: int | None = None):
+        super().__init__(detail)
+        self.status, self.code, self.line = status, code, line
+
+
+@dataclass
+class Row:
+    """A checked record, ready to store: its natural key and its typed columns."""
+
+    index: int
+    sensor_id: int | None
+    series: str
+    observed_from: datetime
+    observed_to: datetime | None
+    count_in: int | None
+    count_out: int | None
+    count: int | None
+    gauge: float | None
+    data: dict | None
+
+
+@dataclass
+class Prepared:
+    rows: list[Row] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    received: int = 0
+
+    @property
+    def rejected_indexes(self) -> set[int]:
+        return {p.index for p in self.problems if p.index is not None}
+
+
+# Parsing -------------------------------------------------------------------------------------------
+
+
+def _check_count(n: int) -> None:
+    if n > MAX_RECORDS:
+        raise BodyError(
+            f"{n} records; at most {MAX_RECORDS} per request. Split the batch.", status=413, code="too_many_records"
+        )
+
+
+def parse_json(body: bytes) -> list[tuple[int | None, object]]:
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise BodyError(f"The body is not JSON: {error}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("records"), list):
+        raise BodyError(
+            'The body must be an object with a list of records: {"records": [...]}.', status=422, code="invalid"
+        )
+    _check_count(len(document["records"]))
+    return [(None, record) for record in document["records"]]
+
+
+def parse_ndjson(body: bytes) -> list[tuple[int | None, object]]:
+    items = []
+    for number, line in enumerate(body.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append((number, orjson.loads(line)))
+        except orjson.JSONDecodeError as error:
+            raise BodyError(f"Line {number} is not JSON: {error}", line=number) from None
+        if len(items) > MAX_RECORDS:
+            _check_count(len(items))
+    return items
+
+
+def _csv_converters(schema_version: SchemaVersion) -> dict:
+    converters = {}
+    for name, spec in schema_version.record_schema.get("properties", {}).items():
+        kind = spec.get("type")
+        if kind == "integer":
+            converters[name] = int
+        elif kind == "number":
+            converters[name] = float
+        elif kind == "boolean":
+            converters[name] = _boolean
+        elif kind == "array":
+            converters[name] = lambda text: [part.strip() for part in text.split(";") if part.strip()]
+    return converters
+
+
+def _boolean(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"true", "1", "yes"}:
+        return True
+    if lowered in {"false", "0", "no"}:
+        return False
+    raise ValueError(f"{text!r} is not true or false")
+
+
+def parse_csv(body: bytes, schema_version: SchemaVersion) -> tuple[list[tuple[int | None, object]], list[Problem]]:
+    """Rows as records typed by the schema; empty cells are left out (missing, not zero)."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise BodyError(f"The CSV is not UTF-8: {error}") from None
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise BodyError("The CSV has no header row.", status=422, code="invalid")
+    converters = _csv_converters(schema_version)
+    items, problems = [], []
+    for row in reader:
+        if not any(value for value in row.values() if value):
+            continue
+        line = reader.line_num
+        record = {}
+        for name, value in row.items():
+            if name is None or value is None or value == "":
+                continue
+            convert = converters.get(name)
+            try:
+                record[name] = convert(value) if convert else value
+            except ValueError:
+                problems.append(Problem(len(items), name, f"{value!r} is not a valid {name}.", line=line))
+        items.append((line, record))
+        if len(items) > MAX_RECORDS:
+            _check_count(len(items))
+    return items, problems
+
+
+def parse_body(body: bytes, content_type: str, schema_version: SchemaVersion):
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    kind = FORMATS.get(media_type)
+    if kind == "json":
+        return kind, parse_json(body), []
+    if kind == "ndjson":
+        return kind, parse_ndjson(body), []
+    if kind == "csv":
+        items, problems = parse_csv(body, schema_version)
+        return kind, items, problems
+    raise BodyError(
+        f"Send records as {', '.join(FORMATS)}; not {media_type or 'nothing'}.",
+        status=415,
+        code="unsupported_media_type",
+    )
+
+
+# Checking ------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=128)
+def _validator(version_id: int, sha: str, schema_json: bytes):
+    return jsonschema_rs.validator_for(orjson.loads(schema_json), validate_formats=True)
+
+
+def validator_for(schema_version: SchemaVersion):
+    return _validator(schema_version.pk, schema_version.content_sha256, orjson.dumps(schema_version.record_schema))
+
+
+def _parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("has no UTC offset")
+    return moment
+
+
+def _active_at(sensor, moment: datetime, periods) -> bool:
+    day: date = moment.date()
+    if sensor.installed_at and day < sensor.installed_at:
+        return False
+    if sensor.active_until and day > sensor.active_until:
+        return False
+    return not periods or any(p.starts_at <= moment < p.ends_at for p in periods)
+
+
+class SensorDirectory:
+    """The sensors that feed a dataset, by id and by the operator's reference."""
+
+    def __init__(self, dataset: Dataset):
+        sensors = list(dataset.sensors.select_related("operator").prefetch_related("active_periods"))
+        self.by_id = {s.pk: s for s in sensors}
+        self.by_reference: dict[str, list] = {}
+        for sensor in sensors:
+            self.by_reference.setdefault(sensor.reference, []).append(sensor)
+        self.periods = {s.pk: list(s.active_periods.all()) for s in sensors}
+
+    def resolve(self, record: dict):
+        """Returns (sensor, problem field, problem detail)."""
+        if "sensor_id" in record:
+            sensor = self.by_id.get(record["sensor_id"])
+            if sensor is None:
+                return None, "sensor_id", f"Sensor {record['sensor_id']} does not feed this dataset."
+            return sensor, None, None
+        candidates = self.by_reference.get(record["sensor"], [])
+        if not candidates:
+            return None, "sensor", f"No sensor with reference {record['sensor']!r} feeds this dataset."
+        if len(candidates) > 1:
+            return (
+                None,
+                "sensor",
+                f"Several operators use reference {record['sensor']!r}; name the sensor by sensor_id.",
+            )
+        return candidates[0], None, None
+
+
+def prepare(
+    *, dataset: Dataset, items: list[tuple[int | None, object]], now: datetime, operator_ids: set[int] | None
+) -> Prepared:
+    """Check every record; `operator_ids`, when given, limits sensors to those the caller operates."""
+    schema_version = dataset.schema_version
+    validator = validator_for(schema_version)
+    interval = schema_version.time_semantics == SchemaVersion.TimeSemantics.INTERVAL
+    by_sensor = schema_version.subject == SchemaVersion.Subject.SENSOR
+    columns = {m["name"]: m["column"] for m in schema_version.measures if m.get("column")}
+    derived = schema_version.derived_columns or {}
+    directory = SensorDirectory(dataset) if by_sensor else None
+    latest = now + FUTURE_TOLERANCE
+    prepared = Prepared(received=len(items))
+    seen: dict[tuple, int] = {}
+
+    for index, (line, record) in enumerate(items):
+        problems = prepared.problems
+        if not isinstance(record, dict):
+            problems.append(Problem(index, None, "A record must be a JSON object.", line=line))
+            continue
+        if not validator.is_valid(record):
+            for error in validator.iter_errors(record):
+                path = "/".join(str(part) for part in error.instance_path)
+                problems.append(Problem(index, path or None, error.message, code="schema", line=line))
+            continue
+        try:
+            start = _parse_time(record["observed_from"] if interval else record["observed_at"])
+            end = _parse_time(record["observed_to"]) if interval else None
+        except ValueError as error:
+            problems.append(
+                Problem(index, "observed_from" if interval else "observed_at", f"Not a time: {error}.", line=line)
+            )
+            continue
+        if end is not None and end <= start:
+            problems.append(Problem(index, "observed_to", "Must be after observed_from.", line=line))
+            continue
+        if (end or start) > latest:
+            field_name = "observed_to" if interval else "observed_at"
+            problems.append(Problem(index, field_name, "Lies more than 5 minutes in the future.", line=line))
+            continue
+        sensor_id, series = None, ""
+        if by_sensor:
+            sensor, field_name, detail = directory.resolve(record)
+            if sensor is None:
+                problems.append(Problem(index, field_name, detail, code="unknown_sensor", line=line))
+                continue
+            if operator_ids is not None and sensor.operator_id not in operator_ids:
+                problems.append(
+                    Problem(
+                        index,
+                        field_name or "sensor",
+                        "You do not operate this sensor.",
+                        code="not_the_operator",
+                        line=line,
+                    )
+                )
+                continue
+            if sensor.status != SensorStatus.ACTIVE or not _active_at(sensor, start, directory.periods[sensor.pk]):
+                problems.append(
+                    Problem(
+                        index,
+                        "sensor" if "sensor" in record else "sensor_id",
+                        f"Sensor {sensor.reference} was not active at {start.isoformat()}.",
+                        code="sensor_not_active",
+                        line=line,
+                    )
+                )
+                continue
+            sensor_id = sensor.pk
+            key = (sensor_id, start)
+        else:
+            series = record["event_id"]
+            key = (series, start)
+        if key in seen:
+            problems.append(
+                Problem(
+                    index, None, f"Same natural key as /records/{seen[key]} in this batch.", code="duplicate", line=line
+                )
+            )
+            continue
+        seen[key] = index
+
+        values = {"count_in": None, "count_out": None, "count": None, "gauge": None}
+        for name, column in columns.items():
+            if name in record:
+                values[column] = record[name]
+        for column, parts in derived.items():
+            if values[column] is None and all(part in record for part in parts):
+                values[column] = sum(record[part] for part in parts)
+        rest = {k: v for k, v in record.items() if k not in KEY_FIELDS and k not in columns}
+        prepared.rows.append(
+            Row(
+                index,
+                sensor_id,
+                series,
+                start,
+                end,
+                values["count_in"],
+                values["count_out"],
+                values["count"],
+                None if values["gauge"] is None else float(values["gauge"]),
+                rest or None,
+            )  # fmt: skip
+        )
+    return prepared

@@ -1,0 +1,227 @@
+"""Writes for datasets: registering and describing them, and ingesting records in batches."""
+
+import hashlib
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import status
+from rest_framework.exceptions import APIException
+
+from accounts.models import Organisation, Role
+from accounts.selectors import Caller
+from api.problems import Conflict, Forbidden
+from datasets import records, storage
+from datasets.models import Dataset, DatasetStatus, IdempotencyKey, IngestBatch, SchemaVersion
+from sensors.models import SensorStatus
+
+DESCRIBING_ROLES = {Role.ADMIN, Role.DATA_STEWARD}
+INGEST_ROLES = {Role.ADMIN, Role.DATA_STEWARD, Role.INTEGRATOR}
+OPERATOR_INGEST_ROLES = {Role.ADMIN, Role.INTEGRATOR}
+MAX_ERRORS_LISTED = 1000
+
+
+class RecordsRejected(APIException):
+    status_code = 422
+    default_code = "validation_error"
+
+    def __init__(self, detail: str, errors: list[dict], **extra):
+        super().__init__(detail)
+        self.problem_extra = {"errors": errors[:MAX_ERRORS_LISTED], **extra}
+        if len(errors) > MAX_ERRORS_LISTED:
+            self.problem_extra["errors_truncated"] = True
+
+
+class BodyProblem(APIException):
+    def __init__(self, error: records.BodyError):
+        super().__init__(str(error), error.code)
+        self.status_code = error.status
+        if error.line is not None:
+            self.problem_extra = {
+                "errors": [{"pointer": "", "line": error.line, "detail": str(error), "code": error.code}]
+            }
+
+
+def _check_sensors(owner: Organisation, sensors, schema_version: SchemaVersion) -> None:
+    if schema_version.subject == SchemaVersion.Subject.EVENT and sensors:
+        raise ValidationError({"sensors": "An event calendar is not fed by sensors."})
+    for sensor in sensors:
+        if sensor.status != SensorStatus.ACTIVE:
+            raise ValidationError({"sensors": f"Sensor {sensor.pk} ({sensor.reference}) is not active."})
+        if owner.pk not in (sensor.controller_id, sensor.operator_id):
+            raise ValidationError(
+                {"sensors": f"Sensor {sensor.pk} is neither controlled nor operated by {owner.name}."}
+            )
+
+
+@transaction.atomic
+def dataset_register(
+    *, caller: Caller, owner: Organisation, schema_version: SchemaVersion, sensors=(), areas=(), **fields
+):
+    if not caller.has_role(DESCRIBING_ROLES, organisation_id=owner.pk):
+        raise Forbidden("Only a data steward or admin of the owner registers its datasets.", "not_the_owner")
+    _check_sensors(owner, sensors, schema_version)
+    dataset = Dataset(owner=owner, schema_version=schema_version, **fields)
+    if not dataset.publisher:
+        dataset.publisher = owner.name
+    dataset.full_clean(exclude=["owner", "schema_version"])
+    dataset.save()
+    dataset.sensors.set(sensors)
+    dataset.areas.set(areas)
+    return dataset
+
+
+@transaction.atomic
+def dataset_update(*, caller: Caller, dataset: Dataset, sensors=None, areas=None, **changes) -> Dataset:
+    if not caller.has_role(DESCRIBING_ROLES, organisation_id=dataset.owner_id):
+        raise Forbidden("Only a data steward or admin of the owner changes its datasets.", "not_the_owner")
+    if "schema_version" in changes and changes["schema_version"] != dataset.schema_version:
+        if dataset.records.exists():
+            raise Conflict("The dataset holds records of its schema version; register a new dataset.", "schema_pinned")
+    for name, value in changes.items():
+        setattr(dataset, name, value)
+    dataset.full_clean(exclude=["owner", "schema_version"])
+    dataset.save()
+    if sensors is not None:
+        _check_sensors(dataset.owner, sensors, dataset.schema_version)
+        dataset.sensors.set(sensors)
+    if areas is not None:
+        dataset.areas.set(areas)
+    return dataset
+
+
+def ingest_operator_scope(caller: Caller, dataset: Dataset) -> set[int] | None:
+    """None: the caller may push for every feeding sensor (the owner); else the operators it acts for."""
+    if caller.has_role(INGEST_ROLES, organisation_id=dataset.owner_id):
+        return None
+    operators = {org for org, role in caller.roles.items() if role in OPERATOR_INGEST_ROLES}
+    feeding = set(dataset.sensors.values_list("operator_id", flat=True))
+    if not operators & feeding:
+        raise Forbidden(
+            "Only the owner, or an integrator of an operator of a feeding sensor, sends records.", "not_allowed"
+        )
+    return operators & feeding
+
+
+@dataclass
+class IngestAnswer:
+    status: int
+    body: dict
+    replayed: bool = False
+
+
+class _Rejected(Exception):
+    def __init__(self, prepared: records.Prepared):
+        self.prepared = prepared
+
+
+def _request_sha256(body: bytes, content_type: str, partial: bool) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{content_type.split(';')[0].strip().lower()}|{partial}|".encode())
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def _batch(caller: Caller, dataset: Dataset, **fields) -> IngestBatch:
+    acting_for = caller.api_key.organisation_id if caller.api_key else next(iter(caller.organisation_ids), None)
+    return IngestBatch.objects.create(
+        dataset=dataset,
+        organisation_id=acting_for,
+        user=caller.user if caller.api_key is None else None,
+        api_key_prefix=caller.api_key.prefix if caller.api_key else "",
+        **fields,
+    )
+
+
+def records_ingest(
+    *,
+    caller: Caller,
+    dataset: Dataset,
+    body: bytes,
+    content_type: str,
+    partial: bool = False,
+    idempotency_key: str = "",
+    parse=records.parse_body,
+) -> IngestAnswer:
+    """Validate and store a batch. Atomic unless `partial`; a retried Idempotency-Key replays the answer."""
+    if dataset.status == DatasetStatus.RETIRED:
+        raise Conflict("The dataset is retired and takes no more records.", "dataset_retired")
+    operator_ids = ingest_operator_scope(caller, dataset)
+    request_sha = _request_sha256(body, content_type, partial)
+    try:
+        source_format, items, parse_problems = parse(body, content_type, dataset.schema_version)
+    except records.BodyError as error:
+        raise BodyProblem(error) from None
+
+    try:
+        with transaction.atomic():
+            entry = None
+            if idempotency_key:
+                entry, created = IdempotencyKey.objects.get_or_create(
+                    dataset=dataset, key=idempotency_key, defaults={"request_sha256": request_sha}
+                )
+                if not created:
+                    if entry.request_sha256 != request_sha:
+                        raise RecordsRejected(
+                            "This Idempotency-Key was used for a different request; use a new key.",
+                            [
+                                {
+                                    "pointer": "",
+                                    "detail": "Idempotency-Key reused with another body.",
+                                    "code": "idempotency_key_reused",
+                                }
+                            ],
+                        )
+                    return IngestAnswer(entry.response_status, entry.response_body, replayed=True)
+            prepared = records.prepare(dataset=dataset, items=items, now=timezone.now(), operator_ids=operator_ids)
+            prepared.problems = parse_problems + prepared.problems
+            rejected = prepared.rejected_indexes
+            if rejected and not partial:
+                raise _Rejected(prepared)
+            rows = [row for row in prepared.rows if row.index not in rejected]
+            batch = _batch(
+                caller,
+                dataset,
+                source_format=source_format,
+                status=IngestBatch.Status.PARTIAL if rejected else IngestBatch.Status.STORED,
+                received=prepared.received,
+                rejected=len(rejected),
+                idempotency_key=idempotency_key,
+            )
+            stored = storage.store(dataset_id=dataset.pk, rows=rows, batch_id=batch.pk)
+            batch.created, batch.updated, batch.unchanged = stored.created, stored.updated, stored.unchanged
+            batch.save(update_fields=["created", "updated", "unchanged"])
+            answer_body = {
+                "batch": batch.pk,
+                "received": prepared.received,
+                "created": stored.created,
+                "updated": stored.updated,
+                "unchanged": stored.unchanged,
+                "rejected": len(rejected),
+            }
+            if rejected:
+                answer_body["errors"] = [p.as_error() for p in prepared.problems][:MAX_ERRORS_LISTED]
+            answer = IngestAnswer(status.HTTP_201_CREATED if stored.created else status.HTTP_200_OK, answer_body)
+            if entry is not None:
+                entry.response_status, entry.response_body = answer.status, answer.body
+                entry.save(update_fields=["response_status", "response_body"])
+            return answer
+    except _Rejected as rejected:
+        prepared = rejected.prepared
+        bad = len(prepared.rejected_indexes)
+        batch = _batch(
+            caller,
+            dataset,
+            source_format=source_format,
+            status=IngestBatch.Status.REJECTED,
+            received=prepared.received,
+            rejected=bad,
+            idempotency_key=idempotency_key,
+        )
+        raise RecordsRejected(
+            f"{bad} of {prepared.received} records are invalid; nothing was stored. "
+            "Fix them, or send ?partial=true to store the valid ones.",
+            [p.as_error() for p in prepared.problems],
+            batch=batch.pk,
+        ) from None
