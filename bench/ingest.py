@@ -116,6 +116,21 @@ def peak_memory_mib(server: subprocess.Popen) -> float:
     return total_kib / 1024
 
 
+def cpu_seconds(processes) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def postgres_processes():
+    return [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+
+
 def send_all(port: int, dataset_id: int, key: str, batches: list[bytes], clients: int) -> tuple[float, dict]:
     totals = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
     lock, queue = threading.Lock(), list(enumerate(batches))
@@ -166,9 +181,8 @@ def copy_baseline(total: int, sensors: int, sensor_ids: dict[str, int]) -> float
     ]
     began = time.perf_counter()
     with connection.cursor() as cursor:
-        with cursor.cursor.copy(
-            "COPY bench_copy (sensor_id, observed_from, observed_to, count_in, count_out, count) FROM STDIN (FORMAT BINARY)"
-        ) as copy:
+        columns = "sensor_id, observed_from, observed_to, count_in, count_out, count"
+        with cursor.cursor.copy(f"COPY bench_copy ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(["int8", "timestamptz", "timestamptz", "int8", "int8", "int8"])
             for row in prepared:
                 copy.write_row(row)
@@ -200,7 +214,10 @@ def main() -> None:
 
     server = start_server(args.port, args.workers)
     try:
+        app = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
+        app_cpu, db_cpu = cpu_seconds(app), cpu_seconds(postgres_processes())
         elapsed, totals = send_all(args.port, dataset.pk, key, batches, args.clients)
+        app_cpu, db_cpu = cpu_seconds(app) - app_cpu, cpu_seconds(postgres_processes()) - db_cpu
         memory = peak_memory_mib(server)
     finally:
         server.terminate()
@@ -223,12 +240,18 @@ def main() -> None:
         "copy_rows_per_s": round(copy_rate),
         "ratio": round(platform_rate / copy_rate, 3),
         "server_peak_memory_mib": round(memory, 1),
+        "app_cpu_seconds": round(app_cpu, 1),
+        "database_cpu_seconds": round(db_cpu, 1),
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     print(f"platform (HTTP, validated, idempotent, rollup): {platform_rate:>10,.0f} records/s  ({elapsed:.1f} s)")
     print(f"baseline (binary COPY, plain table):            {copy_rate:>10,.0f} rows/s     ({copy_elapsed:.1f} s)")
     print(f"ratio platform / COPY:                          {platform_rate / copy_rate:>10.3f}   (target >= 0.25)")
     print(f"app server peak memory (master + workers):      {memory:>10,.0f} MiB")
+    print(
+        f"CPU during the HTTP load: app server {app_cpu:.1f} s, PostgreSQL {db_cpu:.1f} s "
+        f"({1e6 * (app_cpu + db_cpu) / args.records:.0f} us per record)"
+    )
     out = PROJECT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / f"ingest-{result['at'].replace(':', '')}.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -156,8 +156,12 @@ class Record(models.Model):
     Citus-ready: distribute on dataset_id (every unique key includes it).
     """
 
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="records")
-    sensor = models.ForeignKey(Sensor, null=True, blank=True, on_delete=models.PROTECT, related_name="records")
+    # No separate indexes on the foreign keys: the natural keys lead with dataset (and sensor), and
+    # every index costs time on the ingest path.
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="records", db_index=False)
+    sensor = models.ForeignKey(
+        Sensor, null=True, blank=True, on_delete=models.PROTECT, related_name="records", db_index=False
+    )
     series = models.CharField(max_length=100, blank=True, help_text="Key of an event, for records without a sensor.")
     observed_from = models.DateTimeField()
     observed_to = models.DateTimeField(null=True, blank=True)
@@ -166,7 +170,16 @@ class Record(models.Model):
     count = models.BigIntegerField(null=True, blank=True)
     gauge = models.FloatField(null=True, blank=True)
     data = models.JSONField(null=True, blank=True, help_text="Fields of the record not held in a typed column.")
-    batch = models.ForeignKey(IngestBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Which batch last wrote the record: for tracing only, so no constraint to check on every insert.
+    batch = models.ForeignKey(
+        IngestBatch,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
 
     class Meta:
         ordering = ["dataset", "sensor", "observed_from"]
@@ -187,7 +200,6 @@ class Record(models.Model):
                 name="record_interval_positive",
             ),
         ]
-        indexes = [models.Index(fields=["dataset", "observed_from"], name="record_dataset_time")]
 
     def __str__(self) -> str:
         return f"{self.dataset_id}/{self.sensor_id or self.series}@{self.observed_from:%Y-%m-%dT%H:%M}"

@@ -15,7 +15,7 @@ import jsonschema_rs
 import orjson
 
 from datasets.models import Dataset, SchemaVersion
-from sensors.models import SensorStatus
+from sensors.models import ActivePeriod, Sensor, SensorStatus
 
 MAX_RECORDS = 10_000
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -49,7 +49,7 @@ class BodyError(Exception):
         self.status, self.code, self.line = status, code, line
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """A checked record, ready to store: its natural key and its typed columns."""
 
@@ -203,43 +203,49 @@ def _parse_time(text: str) -> datetime:
     return moment
 
 
-def _active_at(sensor, moment: datetime, periods) -> bool:
-    day: date = moment.date()
-    if sensor.installed_at and day < sensor.installed_at:
-        return False
-    if sensor.active_until and day > sensor.active_until:
-        return False
-    return not periods or any(p.starts_at <= moment < p.ends_at for p in periods)
-
-
 class SensorDirectory:
-    """The sensors that feed a dataset, by id and by the operator's reference."""
+    """The sensors that feed a dataset, by id and by the operator's reference (two flat queries)."""
 
     def __init__(self, dataset: Dataset):
-        sensors = list(dataset.sensors.select_related("operator").prefetch_related("active_periods"))
-        self.by_id = {s.pk: s for s in sensors}
-        self.by_reference: dict[str, list] = {}
-        for sensor in sensors:
-            self.by_reference.setdefault(sensor.reference, []).append(sensor)
-        self.periods = {s.pk: list(s.active_periods.all()) for s in sensors}
+        feeding = Sensor.objects.filter(datasets=dataset).values_list(
+            "pk", "reference", "operator_id", "status", "installed_at", "active_until"
+        )
+        self.by_id = {row[0]: row for row in feeding}
+        self.by_reference: dict[str, tuple | None] = {}
+        for row in self.by_id.values():
+            # None marks a reference that two operators use: such records must name sensor_id.
+            self.by_reference[row[1]] = None if row[1] in self.by_reference else row
+        self.periods: dict[int, list[tuple]] = {}
+        for sensor_id, starts_at, ends_at in ActivePeriod.objects.filter(sensor_id__in=self.by_id).values_list(
+            "sensor_id", "starts_at", "ends_at"
+        ):
+            self.periods.setdefault(sensor_id, []).append((starts_at, ends_at))
 
     def resolve(self, record: dict):
-        """Returns (sensor, problem field, problem detail)."""
+        """Returns (sensor row, problem field, problem detail)."""
         if "sensor_id" in record:
             sensor = self.by_id.get(record["sensor_id"])
             if sensor is None:
                 return None, "sensor_id", f"Sensor {record['sensor_id']} does not feed this dataset."
             return sensor, None, None
-        candidates = self.by_reference.get(record["sensor"], [])
-        if not candidates:
-            return None, "sensor", f"No sensor with reference {record['sensor']!r} feeds this dataset."
-        if len(candidates) > 1:
-            return (
-                None,
-                "sensor",
-                f"Several operators use reference {record['sensor']!r}; name the sensor by sensor_id.",
-            )
-        return candidates[0], None, None
+        reference = record["sensor"]
+        if reference not in self.by_reference:
+            return None, "sensor", f"No sensor with reference {reference!r} feeds this dataset."
+        sensor = self.by_reference[reference]
+        if sensor is None:
+            return None, "sensor", f"Several operators use reference {reference!r}; name the sensor by sensor_id."
+        return sensor, None, None
+
+    def active_at(self, sensor: tuple, moment: datetime) -> bool:
+        _, _, _, status, installed_at, active_until = sensor
+        if status != SensorStatus.ACTIVE:
+            return False
+        if installed_at is not None or active_until is not None:
+            day: date = moment.date()
+            if (installed_at and day < installed_at) or (active_until and day > active_until):
+                return False
+        periods = self.periods.get(sensor[0])
+        return not periods or any(starts_at <= moment < ends_at for starts_at, ends_at in periods)
 
 
 def prepare(
@@ -252,6 +258,8 @@ def prepare(
     by_sensor = schema_version.subject == SchemaVersion.Subject.SENSOR
     columns = {m["name"]: m["column"] for m in schema_version.measures if m.get("column")}
     derived = schema_version.derived_columns or {}
+    # Fields that go to `data` (neither key nor typed column); most schemas have few or none.
+    loose = set(schema_version.record_schema.get("properties", {})) - KEY_FIELDS - set(columns)
     directory = SensorDirectory(dataset) if by_sensor else None
     latest = now + FUTURE_TOLERANCE
     prepared = Prepared(received=len(items))
@@ -288,7 +296,7 @@ def prepare(
             if sensor is None:
                 problems.append(Problem(index, field_name, detail, code="unknown_sensor", line=line))
                 continue
-            if operator_ids is not None and sensor.operator_id not in operator_ids:
+            if operator_ids is not None and sensor[2] not in operator_ids:
                 problems.append(
                     Problem(
                         index,
@@ -299,18 +307,18 @@ def prepare(
                     )
                 )
                 continue
-            if sensor.status != SensorStatus.ACTIVE or not _active_at(sensor, start, directory.periods[sensor.pk]):
+            if not directory.active_at(sensor, start):
                 problems.append(
                     Problem(
                         index,
                         "sensor" if "sensor" in record else "sensor_id",
-                        f"Sensor {sensor.reference} was not active at {start.isoformat()}.",
+                        f"Sensor {sensor[1]} was not active at {start.isoformat()}.",
                         code="sensor_not_active",
                         line=line,
                     )
                 )
                 continue
-            sensor_id = sensor.pk
+            sensor_id = sensor[0]
             key = (sensor_id, start)
         else:
             series = record["event_id"]
@@ -331,7 +339,7 @@ def prepare(
         for column, parts in derived.items():
             if values[column] is None and all(part in record for part in parts):
                 values[column] = sum(record[part] for part in parts)
-        rest = {k: v for k, v in record.items() if k not in KEY_FIELDS and k not in columns}
+        rest = {k: record[k] for k in loose if k in record} if loose else None
         prepared.rows.append(
             Row(
                 index,

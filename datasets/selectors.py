@@ -2,7 +2,7 @@
 
 from django.db.models import Max, Min, QuerySet
 
-from datasets.models import AccessClassification, Dataset, DatasetStatus, Record
+from datasets.models import AccessClassification, Dataset, DatasetStatus, Record, RecordRollup
 
 
 def public_datasets() -> QuerySet[Dataset]:
@@ -31,7 +31,10 @@ def dataset_bbox(dataset: Dataset) -> list[float] | None:
 
 
 def dataset_time_span(dataset: Dataset) -> dict | None:
-    span = Record.objects.filter(dataset=dataset).aggregate(start=Min("observed_from"), end=Max("observed_from"))
+    """First and last observation: from the hourly rollup (indexed) for sensor data, else the records."""
+    span = RecordRollup.objects.filter(dataset=dataset).aggregate(start=Min("bucket"), end=Max("bucket"))
+    if span["start"] is None:
+        span = Record.objects.filter(dataset=dataset).aggregate(start=Min("observed_from"), end=Max("observed_from"))
     if span["start"] is None:
         return None
     return {"start": span["start"], "end": span["end"]}

@@ -1,10 +1,12 @@
 """Storing checked rows: idempotent on the natural key, counting created/updated/unchanged, and
 keeping the hourly rollup current in the same transaction.
 
-PostgreSQL: binary COPY into a temporary staging table, one INSERT ... ON CONFLICT that updates only
-rows whose values changed (`xmax = 0` tells inserts from updates), then the rollup of every touched
-hour recomputed from the records. A transaction-scoped advisory lock per dataset serialises
-concurrent batches to one dataset, so recomputed rollups never miss a concurrent batch's rows.
+PostgreSQL: binary COPY into a temporary staging table, then one statement: INSERT ... ON CONFLICT
+that updates only rows whose values changed (`xmax = 0` tells inserts from updates), with the new
+rows added to their hour's rollup. When a batch corrected existing records, the touched hours are
+recomputed from the records, after locking their rollup rows. Batches to one dataset run side by side
+(rows are taken in a fixed order, so they cannot deadlock); retention excludes them with an advisory
+lock on the dataset.
 Other databases (SQLite): the same result through the ORM.
 """
 
@@ -63,27 +65,63 @@ WITH upserted AS (
     SELECT %(dataset)s, sensor_id, series, observed_from, observed_to, count_in, count_out, count, gauge,
            data::jsonb, %(batch)s
     FROM ingest_stage WHERE {subject}
+    ORDER BY sensor_id, series, observed_from  -- every batch locks rows in the same order: no deadlocks
     ON CONFLICT ({conflict}) WHERE {where}
     DO UPDATE SET observed_to = EXCLUDED.observed_to, count_in = EXCLUDED.count_in, count_out = EXCLUDED.count_out,
                   count = EXCLUDED.count, gauge = EXCLUDED.gauge, data = EXCLUDED.data, batch_id = EXCLUDED.batch_id
     WHERE (r.observed_to, r.count_in, r.count_out, r.count, r.gauge, r.data)
           IS DISTINCT FROM (EXCLUDED.observed_to, EXCLUDED.count_in, EXCLUDED.count_out, EXCLUDED.count,
                             EXCLUDED.gauge, EXCLUDED.data)
-    RETURNING (xmax = 0) AS inserted
-)
+    RETURNING r.sensor_id, r.observed_from, r.count_in, r.count_out, r.count, r.gauge, (xmax = 0) AS inserted
+){rollup}
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
 """
+
+
+def _added(column: str) -> str:
+    """SUM semantics across two partial sums: NULL only when both are NULL."""
+    return (
+        f"{column} = CASE WHEN u.{column} IS NULL AND EXCLUDED.{column} IS NULL THEN NULL "
+        f"ELSE COALESCE(u.{column}, 0) + COALESCE(EXCLUDED.{column}, 0) END"
+    )
+
+
+# New records are added to their hour's rollup in the same statement (no read-back of the records);
+# a batch that corrected records recomputes the touched hours afterwards (ROLLUP below).
+ROLLUP_INCREMENT = f""", added AS (
+    INSERT INTO datasets_recordrollup AS u
+        (dataset_id, sensor_id, bucket, records, count_in, count_out, count, gauge_sum, gauge_min, gauge_max, gauge_n)
+    SELECT %(dataset)s, sensor_id, date_trunc('hour', observed_from AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*),
+           sum(count_in), sum(count_out), sum(count), sum(gauge), min(gauge), max(gauge), count(gauge)
+    FROM upserted WHERE inserted GROUP BY 2, 3 ORDER BY 2, 3
+    ON CONFLICT (dataset_id, sensor_id, bucket) DO UPDATE SET
+        records = u.records + EXCLUDED.records, {_added("count_in")}, {_added("count_out")}, {_added("count")},
+        {_added("gauge_sum")}, gauge_min = LEAST(u.gauge_min, EXCLUDED.gauge_min),
+        gauge_max = GREATEST(u.gauge_max, EXCLUDED.gauge_max), gauge_n = u.gauge_n + EXCLUDED.gauge_n
+    RETURNING 1
+)"""  # noqa: S608 (the interpolated names are this module's constants)
 SENSOR_UPSERT = UPSERT.format(
-    subject="sensor_id IS NOT NULL", conflict="dataset_id, sensor_id, observed_from", where="sensor_id IS NOT NULL"
+    subject="sensor_id IS NOT NULL",
+    conflict="dataset_id, sensor_id, observed_from",
+    where="sensor_id IS NOT NULL",
+    rollup=ROLLUP_INCREMENT,
 )
 SERIES_UPSERT = UPSERT.format(
-    subject="sensor_id IS NULL", conflict="dataset_id, series, observed_from", where="sensor_id IS NULL"
+    subject="sensor_id IS NULL", conflict="dataset_id, series, observed_from", where="sensor_id IS NULL", rollup=""
 )
-ROLLUP = """
-WITH touched AS (
-    SELECT DISTINCT sensor_id, date_trunc('hour', observed_from AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket
-    FROM ingest_stage WHERE sensor_id IS NOT NULL
-), totals AS (
+# Corrections: first lock the rollup rows of the touched hours (in order), so that batches adding to
+# them wait for this transaction or are seen by the recompute (READ COMMITTED: the recompute takes
+# its snapshot after the locks are granted); then recompute those hours from the records.
+TOUCHED = """
+SELECT DISTINCT sensor_id, date_trunc('hour', observed_from AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket
+FROM ingest_stage WHERE sensor_id IS NOT NULL
+"""
+LOCK_TOUCHED = f"""
+SELECT 1 FROM datasets_recordrollup u JOIN ({TOUCHED}) t ON u.sensor_id = t.sensor_id AND u.bucket = t.bucket
+WHERE u.dataset_id = %(dataset)s ORDER BY u.sensor_id, u.bucket FOR UPDATE OF u
+"""  # noqa: S608 (a constant of this module)
+ROLLUP = f"""
+WITH touched AS ({TOUCHED}), totals AS (
     SELECT t.sensor_id, t.bucket, count(*) AS records, sum(r.count_in) AS count_in, sum(r.count_out) AS count_out,
            sum(r.count) AS count, sum(r.gauge) AS gauge_sum, min(r.gauge) AS gauge_min, max(r.gauge) AS gauge_max,
            count(r.gauge) AS gauge_n
@@ -95,26 +133,30 @@ WITH touched AS (
 INSERT INTO datasets_recordrollup
     (dataset_id, sensor_id, bucket, records, count_in, count_out, count, gauge_sum, gauge_min, gauge_max, gauge_n)
 SELECT %(dataset)s, sensor_id, bucket, records, count_in, count_out, count, gauge_sum, gauge_min, gauge_max, gauge_n
-FROM totals
+FROM totals ORDER BY sensor_id, bucket
 ON CONFLICT (dataset_id, sensor_id, bucket) DO UPDATE SET
     records = EXCLUDED.records, count_in = EXCLUDED.count_in, count_out = EXCLUDED.count_out, count = EXCLUDED.count,
     gauge_sum = EXCLUDED.gauge_sum, gauge_min = EXCLUDED.gauge_min, gauge_max = EXCLUDED.gauge_max,
     gauge_n = EXCLUDED.gauge_n
-"""
+"""  # noqa: S608 (a constant of this module)
 
 
-def lock_dataset(dataset_id: int) -> None:
-    """Serialise writers of one dataset until the end of the transaction (PostgreSQL only)."""
+def lock_dataset(dataset_id: int, *, shared: bool = False) -> None:
+    """Hold the dataset's lock until the end of the transaction (PostgreSQL only). Ingest batches take
+    it shared (they run side by side); retention takes it exclusive (no batch runs meanwhile)."""
     if connection.vendor == "postgresql":
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ADVISORY_LOCK_NAMESPACE, dataset_id])
+            cursor.execute(f"SELECT {function}(%s, %s)", [ADVISORY_LOCK_NAMESPACE, dataset_id])
 
 
 def _store_postgresql(dataset_id: int, rows: list[Row], batch_id: int | None) -> Stored:
-    lock_dataset(dataset_id)
+    lock_dataset(dataset_id, shared=True)
     params = {"dataset": dataset_id, "batch": batch_id}
     with connection.cursor() as cursor:
         cursor.execute(STAGE)
+        # Empty it now, not only at commit: an outer transaction (a demo load, a test) may hold several batches.
+        cursor.execute("TRUNCATE ingest_stage")
         raw = cursor.cursor  # psycopg's own cursor, for COPY
         with raw.copy(COPY) as copy:
             copy.set_types(COPY_TYPES)
@@ -131,7 +173,9 @@ def _store_postgresql(dataset_id: int, rows: list[Row], batch_id: int | None) ->
             inserted, changed = cursor.fetchone()
             created += inserted
             updated += changed
-        cursor.execute(ROLLUP, params)
+        if updated:
+            cursor.execute(LOCK_TOUCHED, params)
+            cursor.execute(ROLLUP, params)
     return Stored(created=created, updated=updated, unchanged=len(rows) - created - updated)
 
 

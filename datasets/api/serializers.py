@@ -167,6 +167,12 @@ class PublicDatasetSerializer(DatasetSerializer):
 class IngestBatchSerializer(serializers.ModelSerializer):
     organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Plain integers: the model's bounds depend on the database backend, the published contract must not.
+    received = serializers.IntegerField(read_only=True)
+    created = serializers.IntegerField(read_only=True)
+    updated = serializers.IntegerField(read_only=True)
+    unchanged = serializers.IntegerField(read_only=True)
+    rejected = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = IngestBatch

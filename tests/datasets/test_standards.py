@@ -134,8 +134,16 @@ def test_retention_deletes_exactly_what_expired(city, gates, key_client):
     cutoff = now - timedelta(days=10)  # 2026-02-19 12:30
     starts = [cutoff - timedelta(hours=2), cutoff - timedelta(minutes=20), cutoff, cutoff + timedelta(minutes=10)]
     for n, start in enumerate(starts):
-        Record.objects.create(dataset=dataset, sensor=gates[0], observed_from=start,
-                              observed_to=start + timedelta(minutes=5), count_in=n + 1, count_out=0, count=n + 1)  # fmt: skip
+        end = start + timedelta(minutes=5)
+        Record.objects.create(
+            dataset=dataset,
+            sensor=gates[0],
+            observed_from=start,
+            observed_to=end,
+            count_in=n + 1,
+            count_out=0,
+            count=n + 1,
+        )
     from datasets import storage
 
     storage.rollups_refresh(dataset.pk, {(gates[0].pk, storage.hour_of(s)) for s in starts})
