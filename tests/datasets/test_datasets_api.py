@@ -155,3 +155,9 @@ def test_the_public_catalogue_and_its_dcat_ap_json_ld(api_client, city, gates):
     distribution = graph.value(node, DCAT.distribution)
     assert str(graph.value(distribution, DCTERMS.license)) == shared.licence
     assert list(graph.subjects(RDF.type, DCAT.Catalog))
+
+
+def test_themes_and_keywords_are_optional(steward, gates):
+    response = steward.post(DATASETS, {k: v for k, v in payload(gates).items() if k not in ("themes", "keywords")})
+    assert response.status_code == 201, response.content
+    assert (response.json()["themes"], response.json()["keywords"]) == ([], [])
