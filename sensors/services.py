@@ -286,14 +286,19 @@ def area_create(*, caller: Caller, owner: Organisation, geometry: dict, **fields
     if owner.kind != OrganisationKind.MUNICIPALITY:
         raise ValidationError({"owner": "Areas are owned by a municipality."})
     area = Area(owner=owner, geometry=geometry, **area_facts(geometry), **fields)
+    _save_area(area)
+    return area
+
+
+def _save_area(area: Area) -> None:
+    """Save an area; a name its owner already uses is a 409 on /name."""
     try:
         with transaction.atomic():
             area.save()
     except IntegrityError:
         raise Conflict(
-            f"{owner.name} already has an area named {area.name!r}.", "duplicate_name", pointer="/name"
+            f"{area.owner.name} already has an area named {area.name!r}.", "duplicate_name", pointer="/name"
         ) from None
-    return area
 
 
 def area_update(*, caller: Caller, area: Area, **changes) -> Area:
@@ -308,9 +313,5 @@ def area_update(*, caller: Caller, area: Area, **changes) -> Area:
         changes.update(area_facts(changes["geometry"]))
     for name, value in changes.items():
         setattr(area, name, value)
-    try:
-        with transaction.atomic():
-            area.save()
-    except IntegrityError:
-        raise Conflict(f"There already is an area named {area.name!r}.", "duplicate_name", pointer="/name") from None
+    _save_area(area)
     return area

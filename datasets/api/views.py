@@ -11,8 +11,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
-from accounts.models import Organisation
-from api.caller import caller_of
+from api.caller import caller_of, sole_organisation
 from api.permissions import ANY_MEMBER
 from api.problems import Conflict
 from api.views import PublicAPIView, PublicReadOnlyViewSet, ScopedModelViewSet
@@ -127,10 +126,9 @@ class DatasetViewSet(ScopedModelViewSet):
         caller = caller_of(self.request)
         data = dict(serializer.validated_data)
         if "owner" not in data:
-            owners = [org for org, role in caller.roles.items() if role in services.DESCRIBING_ROLES]
-            if len(owners) != 1:
-                raise ValidationError({"owner": "Name the organisation that owns the dataset."})
-            data["owner"] = Organisation.objects.get(pk=owners[0])
+            data["owner"] = sole_organisation(
+                caller, services.DESCRIBING_ROLES, field="owner", detail="Name the organisation that owns the dataset."
+            )
         if "schema_version" not in data:
             raise ValidationError({"schema": "Name a standard schema."})
         serializer.instance = services.dataset_register(caller=caller, **data)

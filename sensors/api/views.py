@@ -11,7 +11,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from accounts.models import Organisation
-from api.caller import caller_of
+from api.caller import caller_of, sole_organisation
 from api.pagination import CursorPagination
 from api.parsers import CSVTextParser
 from api.permissions import ANY_MEMBER
@@ -96,9 +96,9 @@ class SensorViewSet(
         caller = caller_of(self.request)
         data = dict(serializer.validated_data)
         if "operator" not in data:
-            if len(caller.organisation_ids) != 1:
-                raise ValidationError({"operator": "You belong to several organisations: name the operator."})
-            data["operator"] = Organisation.objects.get(pk=next(iter(caller.organisation_ids)))
+            data["operator"] = sole_organisation(
+                caller, ANY_MEMBER, field="operator", detail="You belong to several organisations: name the operator."
+            )
         serializer.instance = services.sensor_register(caller=caller, **data)
 
     def perform_update(self, serializer):
@@ -212,10 +212,9 @@ class AreaViewSet(ScopedModelViewSet):
         caller = caller_of(self.request)
         data = dict(serializer.validated_data)
         if "owner" not in data:
-            owners = [org for org, role in caller.roles.items() if role in services.DECIDING_ROLES]
-            if len(owners) != 1:
-                raise ValidationError({"owner": "Name the municipality that owns the area."})
-            data["owner"] = Organisation.objects.get(pk=owners[0])
+            data["owner"] = sole_organisation(
+                caller, services.DECIDING_ROLES, field="owner", detail="Name the municipality that owns the area."
+            )
         serializer.instance = services.area_create(caller=caller, **data)
 
     def perform_update(self, serializer):
