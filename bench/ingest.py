@@ -186,7 +186,6 @@ def copy_baseline(total: int, sensors: int, sensor_ids: dict[str, int]) -> float
             copy.set_types(["int8", "timestamptz", "timestamptz", "int8", "int8", "int8"])
             for row in prepared:
                 copy.write_row(row)
-    connection.commit() if not connection.get_autocommit() else None
     elapsed = time.perf_counter() - began
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM bench_copy")

@@ -4,7 +4,13 @@ The entity's `id` is the sensor's reference (register the sensor with it), unles
 one sensor for every entity. Field names follow the crowd-flow schema's FIWARE mapping.
 """
 
+import orjson
+
+from api.problems import ItemsRejected
+from datasets import records
 from datasets.models import SchemaVersion
+
+MEDIA_TYPES = {"application/json", "application/ld+json"}
 
 ENTITY_TYPE = "CrowdFlowObserved"
 # Entity attributes that describe the entity, not the observation.
@@ -57,3 +63,25 @@ def entities_to_records(document, schema_version: SchemaVersion, sensor: str | N
     mapping = {k: v for k, v in mapping.items() if k not in DESCRIPTIVE}
     entities = document if isinstance(document, list) else [document]
     return [entity_to_record(entity, index, mapping, sensor) for index, entity in enumerate(entities)]
+
+
+def parser(sensor: str | None = None):
+    """A `parse` for services.records_ingest: entities in the body become records of the dataset's schema."""
+
+    def parse(body: bytes, content_type: str, schema_version: SchemaVersion):
+        if content_type.split(";")[0].strip() not in MEDIA_TYPES:
+            raise records.BodyError(
+                "Send entities as application/json or application/ld+json.", status=415, code="unsupported_media_type"
+            )
+        try:
+            entities = entities_to_records(orjson.loads(body), schema_version, sensor)
+        except orjson.JSONDecodeError as error:
+            raise records.BodyError(f"The body is not JSON: {error}") from None
+        except FiwareError as error:
+            detail = str(error)
+            pointer = f"/{error.index}/{error.attribute}"
+            raise ItemsRejected(detail, [{"pointer": pointer, "detail": detail, "code": "fiware"}]) from None
+        records.check_count(len(entities))
+        return "fiware", [(None, entity) for entity in entities], []
+
+    return parse

@@ -79,7 +79,7 @@ class Prepared:
 # Parsing -------------------------------------------------------------------------------------------
 
 
-def _check_count(n: int) -> None:
+def check_count(n: int) -> None:
     if n > MAX_RECORDS:
         raise BodyError(
             f"{n} records; at most {MAX_RECORDS} per request. Split the batch.", status=413, code="too_many_records"
@@ -95,7 +95,7 @@ def parse_json(body: bytes) -> list[tuple[int | None, object]]:
         raise BodyError(
             'The body must be an object with a list of records: {"records": [...]}.', status=422, code="invalid"
         )
-    _check_count(len(document["records"]))
+    check_count(len(document["records"]))
     return [(None, record) for record in document["records"]]
 
 
@@ -109,7 +109,7 @@ def parse_ndjson(body: bytes) -> list[tuple[int | None, object]]:
         except orjson.JSONDecodeError as error:
             raise BodyError(f"Line {number} is not JSON: {error}", line=number) from None
         if len(items) > MAX_RECORDS:
-            _check_count(len(items))
+            check_count(len(items))
     return items
 
 
@@ -163,7 +163,7 @@ def parse_csv(body: bytes, schema_version: SchemaVersion) -> tuple[list[tuple[in
                 problems.append(Problem(len(items), name, f"{value!r} is not a valid {name}.", line=line))
         items.append((line, record))
         if len(items) > MAX_RECORDS:
-            _check_count(len(items))
+            check_count(len(items))
     return items, problems
 
 

@@ -11,7 +11,7 @@ from rest_framework.exceptions import APIException
 
 from accounts.models import Organisation, Role
 from accounts.selectors import Caller
-from api.problems import Conflict, Forbidden
+from api.problems import Conflict, Forbidden, ItemsRejected
 from datasets import records, storage
 from datasets.models import Dataset, DatasetStatus, IdempotencyKey, IngestBatch, SchemaVersion
 from sensors.models import SensorStatus
@@ -19,18 +19,6 @@ from sensors.models import SensorStatus
 DESCRIBING_ROLES = {Role.ADMIN, Role.DATA_STEWARD}
 INGEST_ROLES = {Role.ADMIN, Role.DATA_STEWARD, Role.INTEGRATOR}
 OPERATOR_INGEST_ROLES = {Role.ADMIN, Role.INTEGRATOR}
-MAX_ERRORS_LISTED = 1000
-
-
-class RecordsRejected(APIException):
-    status_code = 422
-    default_code = "validation_error"
-
-    def __init__(self, detail: str, errors: list[dict], **extra):
-        super().__init__(detail)
-        self.problem_extra = {"errors": errors[:MAX_ERRORS_LISTED], **extra}
-        if len(errors) > MAX_ERRORS_LISTED:
-            self.problem_extra["errors_truncated"] = True
 
 
 class BodyProblem(APIException):
@@ -163,7 +151,7 @@ def records_ingest(
                 )
                 if not created:
                     if entry.request_sha256 != request_sha:
-                        raise RecordsRejected(
+                        raise ItemsRejected(
                             "This Idempotency-Key was used for a different request; use a new key.",
                             [
                                 {
@@ -201,7 +189,7 @@ def records_ingest(
                 "rejected": len(rejected),
             }
             if rejected:
-                answer_body["errors"] = [p.as_error() for p in prepared.problems][:MAX_ERRORS_LISTED]
+                answer_body["errors"] = [p.as_error() for p in prepared.problems][: ItemsRejected.MAX_ERRORS_LISTED]
             answer = IngestAnswer(status.HTTP_201_CREATED if stored.created else status.HTTP_200_OK, answer_body)
             if entry is not None:
                 entry.response_status, entry.response_body = answer.status, answer.body
@@ -219,7 +207,7 @@ def records_ingest(
             rejected=bad,
             idempotency_key=idempotency_key,
         )
-        raise RecordsRejected(
+        raise ItemsRejected(
             f"{bad} of {prepared.received} records are invalid; nothing was stored. "
             "Fix them, or send ?partial=true to store the valid ones.",
             [p.as_error() for p in prepared.problems],

@@ -12,22 +12,12 @@ from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from rest_framework.exceptions import APIException
 
 from accounts.models import Organisation
 from accounts.selectors import Caller
-from api.problems import Conflict, error_pointers
+from api.problems import Conflict, ItemsRejected, error_pointers
 from sensors import services
 from sensors.models import IdentifiersKept, Measure, SensorStatus, SensorType, Visibility
-
-
-class ImportRejected(APIException):
-    status_code = 422
-    default_code = "validation_error"
-
-    def __init__(self, errors: list[dict]):
-        super().__init__(f"{len(errors)} problem(s) in the CSV; nothing was stored. See `errors`.")
-        self.problem_extra = {"errors": errors}
 
 
 @dataclass
@@ -186,7 +176,7 @@ def sensors_import(
     reader = csv.DictReader(io.StringIO(text))
     missing = required_columns - set(reader.fieldnames or [])
     if missing:
-        raise ImportRejected([{"line": 1, "column": None, "detail": f"Missing columns: {', '.join(sorted(missing))}."}])
+        raise _rejected([{"line": 1, "column": None, "detail": f"Missing columns: {', '.join(sorted(missing))}."}])
     result = ImportResult()
     with transaction.atomic():
         for row in reader:
@@ -216,8 +206,12 @@ def sensors_import(
         if result.errors:
             transaction.set_rollback(True)
     if result.errors:
-        raise ImportRejected(result.errors)
+        raise _rejected(result.errors)
     return result
+
+
+def _rejected(errors: list[dict]) -> ItemsRejected:
+    return ItemsRejected(f"{len(errors)} problem(s) in the CSV; nothing was stored. See `errors`.", errors)
 
 
 def _unknown_type(code: str):

@@ -1,6 +1,5 @@
 """API views for standard schemas, datasets, ingest and the public catalogue."""
 
-import orjson
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -205,25 +204,6 @@ class DatasetViewSet(ScopedModelViewSet):
     )
     def fiware(self, request, pk=None):
         dataset = self.get_object()
-        sensor = request.query_params.get("sensor") or None
-
-        def parse(body, content_type, schema_version):
-            if content_type.split(";")[0].strip() not in {"application/json", "application/ld+json"}:
-                raise records.BodyError("Send entities as application/json or application/ld+json.", status=415,
-                                        code="unsupported_media_type")  # fmt: skip
-            try:
-                document = orjson.loads(body)
-                entities = fiware.entities_to_records(document, schema_version, sensor)
-            except orjson.JSONDecodeError as error:
-                raise records.BodyError(f"The body is not JSON: {error}") from None
-            except fiware.FiwareError as error:
-                raise services.RecordsRejected(
-                    str(error),
-                    [{"pointer": f"/{error.index}/{error.attribute}", "detail": str(error), "code": "fiware"}],
-                ) from None
-            records._check_count(len(entities))
-            return "fiware", [(None, entity) for entity in entities], []
-
         answer = services.records_ingest(
             caller=caller_of(request),
             dataset=dataset,
@@ -231,7 +211,7 @@ class DatasetViewSet(ScopedModelViewSet):
             content_type=request.content_type,
             partial=request.query_params.get("partial", "").lower() in {"1", "true"},
             idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
-            parse=parse,
+            parse=fiware.parser(request.query_params.get("sensor") or None),
         )
         return self._answer(answer)
 

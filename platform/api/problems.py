@@ -189,3 +189,19 @@ class Conflict(exceptions.APIException):
 
 class Forbidden(exceptions.PermissionDenied):
     """403 with a sentence and a stable code that say which rule refused the request."""
+
+
+class ItemsRejected(exceptions.APIException):
+    """422 for a collection (records, CSV rows) some of whose items are invalid; `errors` names each one.
+
+    At most MAX_ERRORS_LISTED are listed (then `errors_truncated` is true)."""
+
+    status_code = 422
+    default_code = "validation_error"
+    MAX_ERRORS_LISTED = 1000
+
+    def __init__(self, detail: str, errors: list[dict], **extra):
+        super().__init__(detail)
+        self.problem_extra = {"errors": errors[: self.MAX_ERRORS_LISTED], **extra}
+        if len(errors) > self.MAX_ERRORS_LISTED:
+            self.problem_extra["errors_truncated"] = True

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Organisation, Role
 from accounts.selectors import Caller
+from api.problems import ItemsRejected
 from sensors import importers
 
 
@@ -41,7 +42,7 @@ class Command(BaseCommand):
                 legal_basis=options["legal_basis"],
                 contact_email=options["contact_email"],
             )
-        except importers.ImportRejected as rejected:
+        except ItemsRejected as rejected:
             lines = "\n".join(
                 f"  line {e['line']}: {e['column'] or ''} {e['detail']}" for e in rejected.problem_extra["errors"]
             )
