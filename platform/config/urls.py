@@ -5,12 +5,14 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from api.problems import page_not_found
+from api.views import guard_declared
 from web import views as web_views
 
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("sensors.api.urls")),
     path("", include("datasets.api.urls")),
+    path("", include("purposes.api.urls")),
 ]
 
 urlpatterns = [
@@ -25,7 +27,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include(api_v1)),
     # Unknown API paths answer problem+json even with DEBUG on (Django's debug 404 is HTML).
-    re_path(r"^api/", page_not_found),
+    re_path(r"^api/", guard_declared("public", "answers 404 problem+json; reads nothing")(page_not_found)),
 ]
 
 handler400 = "api.problems.bad_request"

@@ -1,4 +1,8 @@
-"""WSGI entry point: `gunicorn --pythonpath platform config.wsgi`."""
+"""WSGI entry point: `gunicorn --pythonpath platform config.wsgi`.
+
+gunicorn never runs Django's system checks, so the API's guard checks run here, once, when the
+application is loaded: a view that could leak stops the server from starting (ADR 0002).
+"""
 
 import os
 
@@ -9,3 +13,7 @@ from config import paths  # noqa: F401  (puts platform/ and the project root on 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 application = get_wsgi_application()
+
+from api.checks import check_at_start_up  # noqa: E402  (needs platform/ on sys.path and the apps loaded)
+
+check_at_start_up()

@@ -1,4 +1,8 @@
-"""Fail closed: every API view declares how access is decided, and scoping cannot be bypassed."""
+"""Fail closed: every API view declares how it is guarded, and scoping cannot be bypassed.
+
+This walk is independent of the system check in api.checks (tests/api/test_side_entrances.py tests
+that one): every callback under /api/ and every DRF view anywhere, function views included.
+"""
 
 import re
 
@@ -9,7 +13,14 @@ from rest_framework.test import APIClient, APIRequestFactory
 from rest_framework.views import APIView
 
 from accounts.models import ApiKey, Organisation
-from api.views import AccessDeclared, PublicAPIView, ScopedModelViewSet, ScopedReadOnlyViewSet
+from api.views import (
+    FUNCTION_GUARD_KINDS,
+    GUARD_KINDS,
+    GuardDeclared,
+    PublicAPIView,
+    ScopedModelViewSet,
+    ScopedReadOnlyViewSet,
+)
 from tests.factories import OrganisationFactory, api_key_for
 
 # Views that are not part of the platform's own API (the OpenAPI document and its viewers).
@@ -19,39 +30,61 @@ THIRD_PARTY = ("drf_spectacular.",)
 def iter_patterns(resolver=None, prefix=""):
     resolver = resolver or get_resolver()
     for pattern in resolver.url_patterns:
-        route = prefix + str(pattern.pattern)
+        route = prefix + str(pattern.pattern).removeprefix("^")
         if isinstance(pattern, URLResolver):
             yield from iter_patterns(pattern, route)
         elif isinstance(pattern, URLPattern):
             yield route, pattern.callback
 
 
-def api_view_classes():
+def api_views():
+    """(route, callback, class or None for a function view) for every view under /api/ and every DRF view."""
     for route, callback in iter_patterns():
-        cls = getattr(callback, "cls", None)
-        if cls is not None and issubclass(cls, APIView) and not cls.__module__.startswith(THIRD_PARTY):
-            yield route, cls
+        cls = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+        if (cls or callback).__module__.startswith(THIRD_PARTY):
+            continue
+        if route.startswith("api/") or (cls is not None and issubclass(cls, APIView)):
+            yield route, callback, cls
+
+
+def guard_of(callback, cls):
+    return cls.guard if cls is not None else getattr(callback, "guard", None)
 
 
 def test_the_resolver_has_api_views():
-    assert len(list(api_view_classes())) >= 3
+    classes = [cls for _, _, cls in api_views() if cls is not None]
+    functions = [callback for _, callback, cls in api_views() if cls is None]
+    assert len(classes) >= 3
+    assert functions, "the catch-all 404 under /api/ is a function view: the walk must see it"
 
 
-@pytest.mark.parametrize(("route", "cls"), list(api_view_classes()), ids=lambda v: str(v))
-def test_every_api_view_declares_its_access(route, cls):
-    assert issubclass(cls, AccessDeclared), f"{route}: {cls.__qualname__} is not built on api.views"
-    assert cls.access in AccessDeclared.ACCESS_KINDS
+@pytest.mark.parametrize(("route", "callback", "cls"), list(api_views()), ids=str)
+def test_every_api_view_declares_its_guard(route, callback, cls):
+    if cls is None:
+        assert getattr(callback, "guard", None) in FUNCTION_GUARD_KINDS, (
+            f"{route}: the function view {callback.__qualname__} is not marked with api.views.guard_declared"
+        )
+        assert callback.guard_reason
+    else:
+        assert issubclass(cls, GuardDeclared), f"{route}: {cls.__qualname__} is not built on api.views"
+        assert cls.guard in GUARD_KINDS
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "route",
-    [route for route, cls in api_view_classes() if cls.access != "public"],
+    ("route", "guard"),
+    [(route, guard_of(callback, cls)) for route, callback, cls in api_views() if guard_of(callback, cls) != "public"],
     ids=str,
 )
-def test_every_non_public_view_refuses_anonymous_callers(route):
-    url = "/" + re.sub(r"\(\?P<\w+>[^)]*\)", "x", route).replace("^", "").replace("$", "")
+def test_every_non_public_view_refuses_anonymous_callers(route, guard):
+    url = "/" + re.sub(r"\(\?P<\w+>[^)]*\)|<[^>]+>", "x", route).replace("^", "").replace("$", "")
     response = APIClient().get(url)
+    if guard == "purpose":
+        # The purpose guard decides per request (an open grant admits anonymous callers): without a
+        # declared purpose, no data.
+        assert response.status_code >= 400, url
+        assert response["Content-Type"] == "application/problem+json"
+        return
     assert response.status_code in (401, 405), url
     if response.status_code == 401:
         assert response["Content-Type"] == "application/problem+json"
@@ -81,7 +114,7 @@ def test_a_view_that_does_not_say_how_it_is_guarded_refuses_to_be_defined():
 
     with pytest.raises(ImproperlyConfigured, match="does not declare"):
 
-        class Undeclared(AccessDeclared, APIView):
+        class Undeclared(GuardDeclared, APIView):
             pass
 
 
