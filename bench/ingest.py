@@ -42,7 +42,7 @@ def setup(sensors: int) -> tuple[Dataset, str]:
     city, _ = Organisation.objects.get_or_create(
         slug="bench-city", defaults={"name": "Bench City", "kind": "municipality"}
     )
-    Record.objects.filter(dataset__owner=city).delete()
+    Record.objects.unguarded("integrity").filter(dataset__owner=city).delete()
     Dataset.objects.filter(owner=city).delete()
     Sensor.objects.filter(controller=city).delete()
     lidar = SensorType.objects.get(code="lidar-counter")
@@ -58,7 +58,6 @@ def setup(sensors: int) -> tuple[Dataset, str]:
         title="Bench",
         description="Benchmark",
         contact_point="bench@example.org",
-        collection_purposes="Benchmark",
         access="restricted",
         status="active",
     )
@@ -221,7 +220,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    stored = Record.objects.filter(dataset=dataset).count()
+    stored = Record.objects.unguarded("integrity").filter(dataset=dataset).count()
     assert totals["created"] == stored == args.records, (totals, stored)
     platform_rate = args.records / elapsed
 

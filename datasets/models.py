@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
+from purposes.managers import PurposeBoundManager
 from sensors.models import Area, Sensor
 
 
@@ -99,7 +100,12 @@ class Dataset(models.Model):
     retention_days = models.PositiveIntegerField(
         default=365, validators=[MinValueValidator(1), MaxValueValidator(36_500)]
     )
-    collection_purposes = models.TextField(help_text="Why the data is collected (free text until purposes exist).")
+    collection_purposes = models.ManyToManyField(
+        "purposes.Purpose",
+        blank=True,
+        related_name="collected_datasets",
+        help_text="The purposes the data is collected for: they act as the owner's grants at records level.",
+    )
     access = models.CharField(max_length=20, choices=AccessClassification.choices)
     status = models.CharField(max_length=10, choices=DatasetStatus.choices, default=DatasetStatus.DRAFT)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -156,6 +162,8 @@ class Record(models.Model):
     Citus-ready: distribute on dataset_id (every unique key includes it).
     """
 
+    purpose_bound = True  # served only under the purpose guard (api.checks.is_purpose_bound)
+
     # No separate indexes on the foreign keys: the natural keys lead with dataset (and sensor), and
     # every index costs time on the ingest path.
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="records", db_index=False)
@@ -180,6 +188,8 @@ class Record(models.Model):
         db_index=False,
         db_constraint=False,
     )
+
+    objects = PurposeBoundManager()
 
     class Meta:
         ordering = ["dataset", "sensor", "observed_from"]
@@ -208,6 +218,8 @@ class Record(models.Model):
 class RecordRollup(models.Model):
     """Records per dataset, sensor and hour, kept current in the ingest transaction (for indicators)."""
 
+    purpose_bound = True  # served only under the purpose guard (api.checks.is_purpose_bound)
+
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="rollups")
     sensor = models.ForeignKey(Sensor, on_delete=models.CASCADE, related_name="+")
     bucket = models.DateTimeField(help_text="Start of the hour (UTC).")
@@ -219,6 +231,8 @@ class RecordRollup(models.Model):
     gauge_min = models.FloatField(null=True)
     gauge_max = models.FloatField(null=True)
     gauge_n = models.PositiveIntegerField(default=0)
+
+    objects = PurposeBoundManager()
 
     class Meta:
         ordering = ["dataset", "sensor", "bucket"]

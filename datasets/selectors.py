@@ -1,8 +1,15 @@
 """Reads for datasets: the public catalogue, coverage in space and time."""
 
-from django.db.models import Max, Min, QuerySet
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import connection
+from django.db.models import BooleanField, F, Max, Min, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import TruncDay
 
 from datasets.models import AccessClassification, Dataset, DatasetStatus, Record, RecordRollup
+from purposes.decisions import AccessDecision, UnguardedRead
 
 
 def public_datasets() -> QuerySet[Dataset]:
@@ -32,9 +39,167 @@ def dataset_bbox(dataset: Dataset) -> list[float] | None:
 
 def dataset_time_span(dataset: Dataset) -> dict | None:
     """First and last observation: from the hourly rollup (indexed) for sensor data, else the records."""
-    span = RecordRollup.objects.filter(dataset=dataset).aggregate(start=Min("bucket"), end=Max("bucket"))
+    span = (
+        RecordRollup.objects.unguarded("coverage")
+        .filter(dataset=dataset)
+        .aggregate(start=Min("bucket"), end=Max("bucket"))
+    )
     if span["start"] is None:
-        span = Record.objects.filter(dataset=dataset).aggregate(start=Min("observed_from"), end=Max("observed_from"))
+        span = (
+            Record.objects.unguarded("coverage")
+            .filter(dataset=dataset)
+            .aggregate(start=Min("observed_from"), end=Max("observed_from"))
+        )
     if span["start"] is None:
         return None
     return {"start": span["start"], "end": span["end"]}
+
+
+def dataset_holds_records(dataset: Dataset) -> bool:
+    return Record.objects.unguarded("coverage").filter(dataset=dataset).exists()
+
+
+# Records as the records endpoint serves them ---------------------------------------------------------
+
+RECORD_KEY_FIELDS = ("sensor", "series", "observed_from", "observed_to")
+RECORD_MEASURE_FIELDS = ("count_in", "count_out", "count", "gauge", "data")
+SUPPRESSIBLE = ("count_in", "count_out", "count")
+
+
+@dataclass
+class RecordsPage:
+    rows: list[dict]
+    next_after: tuple | None  # the keyset position after the last row, when there is more
+    cells: int = 0
+    cells_suppressed: int = 0
+
+
+def records_page(
+    *,
+    decision: AccessDecision,
+    dataset: Dataset,
+    sensor_ids: list[int] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    after: tuple | None = None,
+    limit: int = 1000,
+) -> RecordsPage:
+    """One page of a dataset's records in (sensor or series, observed_from) order, read for a decision.
+
+    Keyset paging: `after` is the (key, observed_from) of the last row of the previous page, so a page
+    reads no more rows than it returns, however deep. The decision's conditions are applied: fields it
+    does not grant are left out, and counts below its k are suppressed (null, and named in `suppressed`).
+    """
+    if not decision.covers(dataset.pk):
+        raise UnguardedRead(f"The decision does not cover dataset {dataset.pk}.")
+    key = "sensor_id" if dataset.schema_version.subject == "sensor" else "series"
+    records = Record.objects.for_decision(decision).filter(dataset_id=dataset.pk)
+    if sensor_ids:
+        records = records.filter(sensor_id__in=sensor_ids)
+    if start is not None:
+        records = records.filter(observed_from__gte=start)
+    if end is not None:
+        records = records.filter(observed_from__lt=end)
+    if after is not None:
+        records = records.filter(_after(key, after))
+    granted = decision.conditions.fields
+    measures = [name for name in RECORD_MEASURE_FIELDS if granted is None or name in granted]
+    values = records.order_by(key, "observed_from").values(
+        "sensor_id", "series", "observed_from", "observed_to", *measures
+    )[: limit + 1]
+    rows, k = [], decision.conditions.k
+    for record in values:
+        row = {
+            "sensor": record["sensor_id"],
+            "series": record["series"] or None,
+            "observed_from": record["observed_from"],
+            "observed_to": record["observed_to"],
+        }
+        hidden = []
+        for name in measures:
+            value = record[name]
+            if name in SUPPRESSIBLE and value is not None and 0 < value < k:
+                value = None
+                hidden.append(name)
+            row[name] = value
+        row["suppressed"] = hidden
+        rows.append(row)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cells = len(rows) * len(measures)
+    suppressed = sum(len(row["suppressed"]) for row in rows)
+    next_after = None
+    if more:
+        last = rows[-1]
+        next_after = (last["sensor"] if key == "sensor_id" else last["series"], last["observed_from"])
+    return RecordsPage(rows=rows, next_after=next_after, cells=cells, cells_suppressed=suppressed)
+
+
+def _after(key: str, after: tuple):
+    """(key, observed_from) > after: a row comparison the index serves on PostgreSQL."""
+    value, moment = after
+    if connection.vendor == "postgresql":
+        column = '"datasets_record"."sensor_id"' if key == "sensor_id" else '"datasets_record"."series"'
+        return RawSQL(f'({column}, "datasets_record"."observed_from") > (%s, %s)', [value, moment],  # noqa: S611
+                      output_field=BooleanField())  # fmt: skip
+    return Q(**{f"{key}__gt": value}) | Q(**{key: value, "observed_from__gt": moment})
+
+
+# Aggregated counts, as the counts endpoint serves them -------------------------------------------
+
+BUCKETS = {"hour": 60, "day": 24 * 60}
+
+
+@dataclass
+class CountCells:
+    rows: list[dict]
+    cells: int = 0
+    cells_suppressed: int = 0
+    truncated: bool = False  # more cells than the limit: ask for a narrower range
+
+
+def counts_aggregate(
+    *,
+    decision: AccessDecision,
+    dataset: Dataset,
+    bucket: str,
+    by: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = 10_000,
+) -> CountCells:
+    """Summed counts per bucket (hour or UTC day) and per sensor or area, from the hourly rollup, read for
+    a decision. Cells of fewer than k persons (in, out or total) are suppressed and flagged."""
+    if not decision.covers(dataset.pk):
+        raise UnguardedRead(f"The decision does not cover dataset {dataset.pk}.")
+    rollups = RecordRollup.objects.for_decision(decision).filter(dataset_id=dataset.pk)
+    if start is not None:
+        rollups = rollups.filter(bucket__gte=start)
+    if end is not None:
+        rollups = rollups.filter(bucket__lt=end)
+    group = "sensor__area_id" if by == "area" else "sensor_id"
+    if by == "area":
+        rollups = rollups.filter(sensor__area__isnull=False)
+    period = TruncDay("bucket", tzinfo=UTC) if bucket == "day" else F("bucket")
+    cells = (
+        rollups.annotate(period=period)
+        .values("period", group)
+        .annotate(count_in=Sum("count_in"), count_out=Sum("count_out"), count=Sum("count"), records=Sum("records"))
+        .order_by("period", group)[: limit + 1]
+    )
+    cells = list(cells)
+    truncated = len(cells) > limit
+    rows, k = [], decision.conditions.k
+    for cell in cells[:limit]:
+        row = {"bucket": cell["period"], by: cell[group], "records": cell["records"]}
+        hidden = []
+        for name in ("count_in", "count_out", "count"):
+            value = cell[name]
+            if value is not None and 0 < value < k:
+                value = None
+                hidden.append(name)
+            row[name] = value
+        row["suppressed"] = hidden
+        rows.append(row)
+    suppressed = sum(len(row["suppressed"]) for row in rows)
+    return CountCells(rows=rows, cells=3 * len(rows), cells_suppressed=suppressed, truncated=truncated)

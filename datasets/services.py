@@ -12,7 +12,7 @@ from rest_framework.exceptions import APIException
 from accounts.models import Organisation, Role
 from accounts.selectors import Caller
 from api.problems import Conflict, Forbidden, ItemsRejected
-from datasets import records, storage
+from datasets import records, selectors, storage
 from datasets.models import Dataset, DatasetStatus, IdempotencyKey, IngestBatch, SchemaVersion
 from sensors.models import SensorStatus
 
@@ -43,29 +43,63 @@ def _check_sensors(owner: Organisation, sensors, schema_version: SchemaVersion) 
             )
 
 
+def _check_collection_purposes(dataset: Dataset, owner: Organisation, purposes) -> None:
+    """Collection purposes are the owner's own, and fixed once data was collected for them: adding one
+    later would re-purpose data already held, which only a grant with an assessment may do."""
+    for purpose in purposes:
+        if purpose.holder_id != owner.pk:
+            raise ValidationError(
+                {"collection_purposes": f"Purpose {purpose.code} is not held by {owner.name}: data collected for "
+                 "another organisation's purpose is shared with it by a grant."}
+            )  # fmt: skip
+    if dataset.pk is None:
+        return
+    added = {purpose.pk for purpose in purposes} - set(dataset.collection_purposes.values_list("pk", flat=True))
+    if added and selectors.dataset_holds_records(dataset):
+        raise Conflict(
+            "The dataset holds records collected for its present purposes: adding a purpose now is re-purposing. "
+            "Grant the dataset to that purpose, with a compatibility assessment, instead.",
+            "collection_purposes_fixed",
+            pointer="/collection_purposes",
+        )
+
+
 @transaction.atomic
 def dataset_register(
-    *, caller: Caller, owner: Organisation, schema_version: SchemaVersion, sensors=(), areas=(), **fields
+    *,
+    caller: Caller,
+    owner: Organisation,
+    schema_version: SchemaVersion,
+    sensors=(),
+    areas=(),
+    collection_purposes=(),
+    **fields,
 ):
     if not caller.has_role(DESCRIBING_ROLES, organisation_id=owner.pk):
         raise Forbidden("Only a data steward or admin of the owner registers its datasets.", "not_the_owner")
     _check_sensors(owner, sensors, schema_version)
     dataset = Dataset(owner=owner, schema_version=schema_version, **fields)
+    _check_collection_purposes(dataset, owner, collection_purposes)
     if not dataset.publisher:
         dataset.publisher = owner.name
     dataset.full_clean(exclude=["owner", "schema_version"])
     dataset.save()
     dataset.sensors.set(sensors)
     dataset.areas.set(areas)
+    dataset.collection_purposes.set(collection_purposes)
     return dataset
 
 
 @transaction.atomic
-def dataset_update(*, caller: Caller, dataset: Dataset, sensors=None, areas=None, **changes) -> Dataset:
+def dataset_update(
+    *, caller: Caller, dataset: Dataset, sensors=None, areas=None, collection_purposes=None, **changes
+) -> Dataset:
     if not caller.has_role(DESCRIBING_ROLES, organisation_id=dataset.owner_id):
         raise Forbidden("Only a data steward or admin of the owner changes its datasets.", "not_the_owner")
+    if collection_purposes is not None:
+        _check_collection_purposes(dataset, dataset.owner, collection_purposes)
     if "schema_version" in changes and changes["schema_version"] != dataset.schema_version:
-        if dataset.records.exists():
+        if selectors.dataset_holds_records(dataset):
             raise Conflict("The dataset holds records of its schema version; register a new dataset.", "schema_pinned")
     for name, value in changes.items():
         setattr(dataset, name, value)
@@ -76,7 +110,22 @@ def dataset_update(*, caller: Caller, dataset: Dataset, sensors=None, areas=None
         dataset.sensors.set(sensors)
     if areas is not None:
         dataset.areas.set(areas)
+    if collection_purposes is not None:
+        dataset.collection_purposes.set(collection_purposes)
     return dataset
+
+
+@transaction.atomic
+def dataset_delete(*, caller: Caller, dataset: Dataset) -> None:
+    if not caller.has_role(DESCRIBING_ROLES, organisation_id=dataset.owner_id):
+        raise Forbidden("Only the owner deletes a dataset.", "not_the_owner")
+    if selectors.dataset_holds_records(dataset):
+        raise Conflict("The dataset holds records: retire it instead.", "dataset_has_records")
+    if dataset.grants.exists():
+        raise Conflict(
+            "The dataset has grants (revoked ones too, kept as history): retire it instead.", "dataset_has_grants"
+        )
+    dataset.delete()
 
 
 def ingest_operator_scope(caller: Caller, dataset: Dataset) -> set[int] | None:
@@ -111,8 +160,15 @@ def _request_sha256(body: bytes, content_type: str, partial: bool) -> str:
     return digest.hexdigest()
 
 
-def _batch(caller: Caller, dataset: Dataset, **fields) -> IngestBatch:
-    acting_for = caller.api_key.organisation_id if caller.api_key else next(iter(caller.organisation_ids), None)
+def ingest_acting_for(caller: Caller, dataset: Dataset, operator_ids: set[int] | None) -> int | None:
+    """The organisation a batch is sent for: the owner when the caller may ingest for it, else the one
+    operator it acts for (the lowest id when it acts for several operators of this dataset's sensors)."""
+    if operator_ids is None:
+        return dataset.owner_id
+    return min(operator_ids) if operator_ids else None
+
+
+def _batch(caller: Caller, dataset: Dataset, acting_for: int | None, **fields) -> IngestBatch:
     return IngestBatch.objects.create(
         dataset=dataset,
         organisation_id=acting_for,
@@ -171,6 +227,7 @@ def records_ingest(
             batch = _batch(
                 caller,
                 dataset,
+                ingest_acting_for(caller, dataset, operator_ids),
                 source_format=source_format,
                 status=IngestBatch.Status.PARTIAL if rejected else IngestBatch.Status.STORED,
                 received=prepared.received,
@@ -201,6 +258,7 @@ def records_ingest(
         batch = _batch(
             caller,
             dataset,
+            ingest_acting_for(caller, dataset, operator_ids),
             source_format=source_format,
             status=IngestBatch.Status.REJECTED,
             received=prepared.received,

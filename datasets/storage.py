@@ -18,10 +18,10 @@ from django.db import connection
 from django.db.models import Count, Max, Min, Sum
 from django.db.models.functions import TruncHour
 
+from api.locks import LockNamespace, advisory_xact_lock
 from datasets.models import Record, RecordRollup
 from datasets.records import Row
 
-ADVISORY_LOCK_NAMESPACE = 7_010  # first key of pg_advisory_xact_lock(namespace, dataset_id)
 VALUE_FIELDS = ["observed_to", "count_in", "count_out", "count", "gauge", "data"]
 
 
@@ -144,10 +144,7 @@ ON CONFLICT (dataset_id, sensor_id, bucket) DO UPDATE SET
 def lock_dataset(dataset_id: int, *, shared: bool = False) -> None:
     """Hold the dataset's lock until the end of the transaction (PostgreSQL only). Ingest batches take
     it shared (they run side by side); retention takes it exclusive (no batch runs meanwhile)."""
-    if connection.vendor == "postgresql":
-        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {function}(%s, %s)", [ADVISORY_LOCK_NAMESPACE, dataset_id])
+    advisory_xact_lock(LockNamespace.INGEST, dataset_id, shared=shared)
 
 
 def _store_postgresql(dataset_id: int, rows: list[Row], batch_id: int | None) -> Stored:
@@ -187,7 +184,7 @@ def _store_generic(dataset_id: int, rows: list[Row], batch_id: int | None) -> St
     starts = {row.observed_from for row in rows}
     existing = {
         (record.sensor_id, record.series, record.observed_from): record
-        for record in Record.objects.filter(dataset_id=dataset_id, observed_from__in=starts)
+        for record in Record.objects.unguarded("ingest").filter(dataset_id=dataset_id, observed_from__in=starts)
     }
     new, changed = [], []
     for row in rows:
@@ -209,8 +206,8 @@ def _store_generic(dataset_id: int, rows: list[Row], batch_id: int | None) -> St
                 setattr(record, name, value)
             record.batch_id = batch_id
             changed.append(record)
-    Record.objects.bulk_create(new, batch_size=1000)
-    Record.objects.bulk_update(changed, [*VALUE_FIELDS, "batch_id"], batch_size=1000)
+    Record.objects.unguarded("ingest").bulk_create(new, batch_size=1000)
+    Record.objects.unguarded("ingest").bulk_update(changed, [*VALUE_FIELDS, "batch_id"], batch_size=1000)
     stored.created, stored.updated = len(new), len(changed)
     stored.unchanged = len(rows) - stored.created - stored.updated
     rollups_refresh(dataset_id, {(row.sensor_id, hour_of(row.observed_from)) for row in rows if row.sensor_id})
@@ -226,9 +223,8 @@ def rollups_refresh(dataset_id: int, touched: set[tuple[int, datetime]]) -> None
     first = min(bucket for _, bucket in touched)
     last = max(bucket for _, bucket in touched) + timedelta(hours=1)
     totals = (
-        Record.objects.filter(
-            dataset_id=dataset_id, sensor_id__in=sensors, observed_from__gte=first, observed_from__lt=last
-        )
+        Record.objects.unguarded("ingest")
+        .filter(dataset_id=dataset_id, sensor_id__in=sensors, observed_from__gte=first, observed_from__lt=last)
         .annotate(bucket=TruncHour("observed_from", tzinfo=UTC))
         .values("sensor_id", "bucket")
         .annotate(
@@ -246,11 +242,11 @@ def rollups_refresh(dataset_id: int, touched: set[tuple[int, datetime]]) -> None
     fresh = [
         RecordRollup(dataset_id=dataset_id, **row) for row in totals if (row["sensor_id"], row["bucket"]) in touched
     ]
-    stale = RecordRollup.objects.filter(
+    stale = RecordRollup.objects.unguarded("ingest").filter(
         dataset_id=dataset_id, sensor_id__in=sensors, bucket__gte=first, bucket__lt=last
     )
     stale_ids = [
         pk for pk, sensor_id, bucket in stale.values_list("pk", "sensor_id", "bucket") if (sensor_id, bucket) in touched
     ]
-    RecordRollup.objects.filter(pk__in=stale_ids).delete()
-    RecordRollup.objects.bulk_create(fresh, batch_size=1000)
+    RecordRollup.objects.unguarded("ingest").filter(pk__in=stale_ids).delete()
+    RecordRollup.objects.unguarded("ingest").bulk_create(fresh, batch_size=1000)

@@ -4,7 +4,9 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from accounts.models import Organisation
+from api.caller import caller_of
 from datasets.models import AccessClassification, Dataset, IngestBatch, SchemaVersion, StandardSchema
+from purposes.models import Purpose
 from sensors.models import Area, Sensor
 
 EU_THEMES = ["AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST", "REGI", "SOCI", "TECH", "TRAN"]
@@ -98,6 +100,13 @@ class DatasetSerializer(serializers.ModelSerializer):
     keywords = serializers.ListField(child=serializers.CharField(max_length=60), required=False)
     update_frequency = serializers.ChoiceField(choices=EU_FREQUENCIES, required=False)
     access = serializers.ChoiceField(choices=AccessClassification.choices)
+    collection_purposes = serializers.SlugRelatedField(
+        many=True,
+        slug_field="code",
+        queryset=Purpose.objects.none(),
+        required=False,
+        help_text="Codes of the owner's purposes the data is collected for (they act as its records-level grants).",
+    )
     spatial_coverage = serializers.SerializerMethodField(help_text="Bounding box of the sensors and areas.")
     temporal_coverage = serializers.SerializerMethodField(help_text="First and last observation held.")
 
@@ -131,6 +140,19 @@ class DatasetSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if (
+            request is not None
+            and "collection_purposes" in self.fields
+            and not self.fields["collection_purposes"].read_only
+        ):
+            # Only the caller's organisations' purposes can be named; another's answers like a missing one.
+            self.fields["collection_purposes"].child_relation.queryset = Purpose.objects.filter(
+                holder_id__in=caller_of(request).organisation_ids
+            )
+
     def get_conforms_to(self, dataset) -> str:
         return schema_version_url(dataset.schema_version, self.context.get("request"))
 
@@ -159,6 +181,7 @@ class DatasetSerializer(serializers.ModelSerializer):
 
 class PublicDatasetSerializer(DatasetSerializer):
     owner = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    collection_purposes = serializers.SlugRelatedField(many=True, slug_field="code", read_only=True)
 
     class Meta(DatasetSerializer.Meta):
         read_only_fields = DatasetSerializer.Meta.fields

@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from datasets.api.records import CountListView, RecordListView
 from datasets.api.views import (
     CatalogView,
     DatasetViewSet,
@@ -23,5 +24,7 @@ urlpatterns = [
     path("schemas/<slug:code>/versions/<str:version>/", SchemaVersionView.as_view(), name="schema-version"),
     path("schemas/<slug:code>/versions/<str:version>/json-schema", RecordJSONSchemaView.as_view(), name="schema-json"),
     path("public/catalog/", CatalogView.as_view(), name="public-catalog"),
+    path("records/", RecordListView.as_view(), name="record-list"),
+    path("aggregates/counts/", CountListView.as_view(), name="count-list"),
     *router.urls,
 ]

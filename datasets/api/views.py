@@ -12,7 +12,6 @@ from rest_framework.response import Response
 
 from api.caller import caller_of, sole_organisation
 from api.permissions import ANY_MEMBER
-from api.problems import Conflict
 from api.views import PublicAPIView, PublicReadOnlyViewSet, ScopedModelViewSet
 from datasets import catalog, fiware, records, selectors, services
 from datasets.api.serializers import (
@@ -140,12 +139,7 @@ class DatasetViewSet(ScopedModelViewSet):
         )
 
     def perform_destroy(self, instance):
-        caller = caller_of(self.request)
-        if not caller.has_role(services.DESCRIBING_ROLES, organisation_id=instance.owner_id):
-            raise services.Forbidden("Only the owner deletes a dataset.", "not_the_owner")
-        if instance.records.exists():
-            raise Conflict("The dataset holds records: retire it instead.", "dataset_has_records")
-        instance.delete()
+        services.dataset_delete(caller=caller_of(self.request), dataset=instance)
 
     def _answer(self, answer):
         headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}

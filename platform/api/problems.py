@@ -81,7 +81,39 @@ def error_pointers(detail, pointer: str = "") -> list[dict]:
     return [{"pointer": pointer, "detail": str(detail), "code": getattr(detail, "code", "invalid")}]
 
 
+class PurposeRefused(exceptions.PermissionDenied):
+    """403 from the purpose guard: `reason` is stable (docs/errors.md lists every one)."""
+
+    def __init__(self, refused):
+        super().__init__(refused.detail, code="purpose_refused")
+        self.problem_extra = {"reason": refused.reason}
+
+
+class DomainProblem(exceptions.APIException):
+    """A rule of the domain refused a write: its status, code and the pointer to the field."""
+
+    def __init__(self, broken):
+        super().__init__(broken.detail, code=broken.code)
+        self.status_code = broken.status
+        if broken.pointer or broken.status == 422:
+            self.problem_extra = {"errors": [{"pointer": broken.pointer, "detail": broken.detail, "code": broken.code}]}
+
+
+def _domain_exception(exc):
+    # Services speak the domain; this is the one place their errors become HTTP.
+    from purposes.decisions import AccessRefused, PurposeRuleBroken
+
+    if isinstance(exc, AccessRefused):
+        return PurposeRefused(exc)
+    if isinstance(exc, PurposeRuleBroken):
+        return DomainProblem(exc)
+    return None
+
+
 def _as_api_exception(exc):
+    domain = _domain_exception(exc)
+    if domain is not None:
+        return domain
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):

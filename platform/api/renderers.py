@@ -71,3 +71,20 @@ class CSVRenderer(PaginatedCSVRenderer):
         if isinstance(item, list) and all(not isinstance(value, dict | list) for value in item):
             return {"": ";".join("" if value is None else str(value) for value in item)}
         return super().flatten_item(item)
+
+
+class NDJSONRenderer(renderers.BaseRenderer):
+    """Newline-delimited JSON: one row of `results` per line (errors stay problem+json)."""
+
+    media_type = "application/x-ndjson"
+    format = "ndjson"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        renderer_context = renderer_context or {}
+        response = renderer_context.get("response")
+        if response is not None and response.status_code >= 400:
+            return renderers.JSONRenderer().render(data)
+        rows = data.get("results", []) if isinstance(data, dict) else data
+        encoder = renderers.JSONRenderer()
+        return b"".join(encoder.render(row) + b"\n" for row in rows)

@@ -4,6 +4,7 @@ import re
 
 from drf_spectacular import openapi
 from drf_spectacular.drainage import warn
+from drf_spectacular.utils import OpenApiParameter
 
 from api.problems import CONTENT_TYPE, TYPE_PREFIX
 
@@ -20,7 +21,9 @@ ERROR_DESCRIPTIONS = {
     "415": "The Content-Type is not accepted here.",
     "422": "Some fields did not validate; `errors` names each with a JSON Pointer.",
     "429": "Too many requests; retry after `Retry-After` seconds.",
+    "503": "The access log cannot be written: no data is served.",
 }
+PURPOSE_403 = "Refused by the role, or by the purpose guard: `reason` says which rule (docs/errors.md)."
 
 EXAMPLES = {
     "401": {
@@ -70,10 +73,65 @@ PROBLEM_SCHEMA = {
 }
 
 
+PURPOSE_BOUND = "x-purpose-bound"
+
+
+def purpose_problem_schema() -> dict:
+    from purposes.decisions import REASONS
+
+    return {
+        "allOf": [
+            {"$ref": "#/components/schemas/Problem"},
+            {
+                "type": "object",
+                "properties": {
+                    "reason": {
+                        "type": "string",
+                        "enum": sorted(REASONS),
+                        "description": "Why the purpose guard refused (docs/errors.md). `purpose_conflict` is a 422.",
+                    }
+                },
+            },
+        ]
+    }
+
+
 class AutoSchema(openapi.AutoSchema):
     def get_tags(self) -> list[str]:
         tag = getattr(self.view, "openapi_tag", None)
         return [tag] if tag else super().get_tags()
+
+    def _purpose_bound(self) -> bool:
+        return getattr(self.view, "guard", None) == "purpose"
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        if self._purpose_bound():
+            parameters = [
+                *parameters,
+                OpenApiParameter(
+                    "X-Purpose",
+                    str,
+                    OpenApiParameter.HEADER,
+                    description="The code of the purpose this request serves (or `?purpose=`). Required.",
+                ),
+                OpenApiParameter(
+                    "purpose", str, description="The purpose's code, for links and browsers (or `X-Purpose`)."
+                ),
+            ]
+        return parameters
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is not None and self._purpose_bound():
+            operation[PURPOSE_BOUND] = True
+            level = getattr(self.view, "access_level", "")
+            operation["description"] = (
+                operation.get("description", "")
+                + f"\n\nPurpose-bound (`{level}` level): declare a purpose; every request, allowed or refused, "
+                "is written to the access log. Refusals are 403 with a `reason`."
+            ).strip()
+        return operation
 
 
 def _error_codes(path: str, method: str, operation: dict) -> list[str]:
@@ -85,23 +143,29 @@ def _error_codes(path: str, method: str, operation: dict) -> list[str]:
         codes.append("404")
     if method in WRITE_METHODS:
         codes += ["400", "413", "415", "422"]
-    return sorted(codes)
+    if operation.get(PURPOSE_BOUND):
+        codes += ["403", "422", "503"]
+    return sorted(set(codes))
 
 
 def add_problem_responses(result, generator, request, public):
     """Document the problem+json errors each operation can answer (postprocessing hook)."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["Problem"] = PROBLEM_SCHEMA
+    schemas["PurposeProblem"] = purpose_problem_schema()
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             if method not in HTTP_METHODS:
                 continue
             responses = operation.setdefault("responses", {})
+            bound = operation.get(PURPOSE_BOUND, False)
             for code in _error_codes(path, method, operation):
-                media = {"schema": {"$ref": "#/components/schemas/Problem"}}
+                name = "PurposeProblem" if bound and code == "403" else "Problem"
+                media = {"schema": {"$ref": f"#/components/schemas/{name}"}}
                 if code in EXAMPLES:
                     media["examples"] = {"problem": {"value": EXAMPLES[code]}}
-                responses.setdefault(code, {"description": ERROR_DESCRIPTIONS[code], "content": {CONTENT_TYPE: media}})
+                description = PURPOSE_403 if bound and code == "403" else ERROR_DESCRIPTIONS[code]
+                responses.setdefault(code, {"description": description, "content": {CONTENT_TYPE: media}})
     return result
 
 

@@ -178,6 +178,12 @@ CATALOG_TITLE = os.environ.get("DJANGO_CATALOG_TITLE", "Crowd Data Platform cata
 CATALOG_PUBLISHER = os.environ.get("DJANGO_CATALOG_PUBLISHER", "Crowd Data Platform")
 
 # Largest request body accepted, in bytes (413 problem+json above it).
+# Purpose binding: cells of fewer than k contributions are suppressed; k is never below PURPOSE_MIN_K.
+PURPOSE_MIN_K = max(5, env_int("DJANGO_PURPOSE_MIN_K", 5))
+PURPOSE_DEFAULT_K = max(PURPOSE_MIN_K, env_int("DJANGO_PURPOSE_DEFAULT_K", 10))
+# The access log is sharded into this many hash chains, so that appends do not serialise the platform.
+ACCESS_LOG_CHAINS = max(1, env_int("DJANGO_ACCESS_LOG_CHAINS", 8))
+
 REQUEST_BODY_MAX_BYTES = env_int("DJANGO_REQUEST_BODY_MAX_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 
@@ -227,6 +233,9 @@ SPECTACULAR_SETTINGS = {
         "SensorStatusEnum": "sensors.models.SensorStatus",
         "DatasetStatusEnum": "datasets.models.DatasetStatus",
         "IngestBatchStatusEnum": "datasets.models.IngestBatch.Status",
+        "AccessLevelEnum": "purposes.models.AccessLevel",
+        "PurposeStatusEnum": "purposes.models.PurposeStatus",
+        "DpiaStatusEnum": "purposes.models.DpiaStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -243,6 +252,18 @@ SPECTACULAR_SETTINGS = {
             "name": "register",
             "description": "The public sensor register: no login, metadata is public by design.",
         },
+        {"name": "schemas", "description": "The standard dataset schemas (no login)."},
+        {"name": "datasets", "description": "Datasets, their metadata and bulk ingest."},
+        {"name": "catalogue", "description": "The public dataset catalogue, also as DCAT-AP (no login)."},
+        {
+            "name": "purposes",
+            "description": "Purposes (doelbinding), approvals, compatibility assessments, grants and the access log.",
+        },
+        {
+            "name": "records",
+            "description": "Data, read only for a declared purpose (`X-Purpose`); every request is logged.",
+        },
+        {"name": "public", "description": "Purposes in force and access statistics: public by design."},
     ],
 }
 

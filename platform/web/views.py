@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from accounts.models import Organisation
+from purposes import selectors as purposes_selectors
 from sensors import selectors
 from sensors.filtersets import SensorFilterSet
 from sensors.models import SensorType
@@ -44,6 +45,7 @@ def register_sensor(request, pk: int):
     sensor = get_object_or_404(selectors.register_sensors(), pk=pk)
     context = {
         "sensor": sensor,
+        "purposes": purposes_selectors.sensor_purposes(sensor_ids=[sensor.pk])[sensor.pk],
         "retention_days": sensor.raw_data_retention_hours / 24,
         "tile_url": settings.MAP_TILE_URL,
         "tile_attribution": settings.MAP_TILE_ATTRIBUTION,

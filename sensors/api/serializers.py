@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Organisation
+from purposes import selectors as purposes_selectors
 from sensors.models import ActivePeriod, Area, Measure, Sensor, SensorEvent, SensorType
 
 
@@ -235,6 +236,14 @@ class NamedAreaSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class PublicSensorListSerializer(serializers.ListSerializer):
+    def to_representation(self, data):
+        # The purposes of the whole page in a few queries, not a few per sensor.
+        sensors = list(data.all() if hasattr(data, "all") else data)
+        self.child.context["sensor_purposes"] = purposes_selectors.sensor_purposes(sensor_ids=[s.pk for s in sensors])
+        return super().to_representation(sensors)
+
+
 class PublicSensorSerializer(serializers.ModelSerializer):
     """What the public register says of a sensor: what, where, who, why, personal data, retention."""
 
@@ -245,7 +254,7 @@ class PublicSensorSerializer(serializers.ModelSerializer):
     operator = NamedOrganisationSerializer()
     active_periods = ActivePeriodSerializer(many=True)
     purposes = serializers.SerializerMethodField(
-        help_text="The purposes its data is used for (filled once purposes exist on the platform)."
+        help_text="The purposes in force its data serves: those of the datasets it feeds, and their grants."
     )
 
     class Meta:
@@ -272,9 +281,16 @@ class PublicSensorSerializer(serializers.ModelSerializer):
             "active_until",
             "active_periods",
         ]
+        list_serializer_class = PublicSensorListSerializer
 
-    def get_purposes(self, sensor) -> list[str]:
-        return []
+    def get_purposes(self, sensor) -> list[dict]:
+        known = self.context.get("sensor_purposes")
+        if known is None:
+            known = purposes_selectors.sensor_purposes(sensor_ids=[sensor.pk])
+        return [
+            {"code": p.code, "title": p.title, "category": p.category, "holder": p.holder.slug}
+            for p in known.get(sensor.pk, [])
+        ]
 
 
 class RestrictedSummarySerializer(serializers.Serializer):

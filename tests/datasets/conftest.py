@@ -51,7 +51,6 @@ def make_dataset(owner, code="crowd-count-line", sensors=(), **extra):
         title=extra.pop("title", f"{code} of {owner.name}"),
         description="Test data",
         contact_point="data@stad.example",
-        collection_purposes="Testing",
         access=extra.pop("access", AccessClassification.OPEN_AGGREGATE),
         status=extra.pop("status", DatasetStatus.ACTIVE),
         **extra,

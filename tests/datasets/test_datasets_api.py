@@ -31,7 +31,6 @@ def payload(gates, **changes):
         "keywords": ["gates"],
         "sensors": [s.pk for s in gates],
         "retention_days": 30,
-        "collection_purposes": "Crowd management at events.",
         "access": "open_aggregate",
         "status": "active",
         **changes,

@@ -18,6 +18,9 @@ class ApiKeySerializer(serializers.ModelSerializer):
     expires_at = serializers.DateTimeField(source="expiry_date", read_only=True)
     created_at = serializers.DateTimeField(source="created", read_only=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    purposes = serializers.SerializerMethodField(
+        help_text="The purposes it is limited to; empty: all of its organisation's."
+    )
 
     class Meta:
         model = ApiKey
@@ -32,8 +35,12 @@ class ApiKeySerializer(serializers.ModelSerializer):
             "revoked",
             "revoked_at",
             "last_used_at",
+            "purposes",
         ]
         read_only_fields = fields
+
+    def get_purposes(self, api_key) -> list[str]:
+        return sorted(limit.purpose.code for limit in api_key.purpose_limits.select_related("purpose"))
 
 
 class ApiKeyCreateSerializer(serializers.Serializer):

@@ -1,8 +1,11 @@
 """API views for accounts: the caller, organisations and API keys."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from accounts import services
@@ -17,7 +20,12 @@ from accounts.filtersets import ApiKeyFilterSet, OrganisationFilterSet
 from accounts.models import ApiKey, Organisation, Role
 from api.caller import caller_of
 from api.permissions import ANY_MEMBER
+from api.renderers import CSVRenderer
 from api.views import CallerAPIView, ScopedGenericViewSet
+from purposes import selectors as purposes_selectors
+from purposes import services as purposes_services
+from purposes.api.serializers import ApiKeyPurposesSerializer
+from purposes.models import Purpose
 
 TAG = "accounts"
 
@@ -62,6 +70,24 @@ class OrganisationViewSet(
             organisation=serializer.instance, **serializer.validated_data
         )
 
+    @extend_schema(
+        summary="The organisation's record of processing activities (GDPR Art. 30), JSON or CSV",
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="processing-register",
+        renderer_classes=[JSONRenderer, CSVRenderer],
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def processing_register(self, request, slug=None):
+        register = purposes_selectors.processing_register(organisation=self.get_object())
+        if request.accepted_renderer.format == "csv":
+            return Response({"results": purposes_selectors.processing_register_rows(register)})
+        return Response(register)
+
 
 @extend_schema_view(
     list=extend_schema(summary="List your organisations' API keys (admins)"),
@@ -103,6 +129,24 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGene
         )
         api_key.key = secret  # carried to the response only; never stored
         return Response(ApiKeyCreatedSerializer(api_key).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Limit an API key to some of its organisation's purposes (admins; an empty list lifts it)",
+        request=ApiKeyPurposesSerializer,
+        responses=ApiKeySerializer,
+    )
+    @action(detail=True, methods=["put"], url_path="purposes")
+    def purposes(self, request, prefix=None):
+        api_key = self.get_object()
+        serializer = ApiKeyPurposesSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        codes = serializer.validated_data["purposes"]
+        found = {p.code: p for p in Purpose.objects.filter(code__in=codes, holder_id=api_key.organisation_id)}
+        missing = [code for code in codes if code not in found]
+        if missing:
+            raise ValidationError({"purposes": f"No purpose of {api_key.organisation.slug} has code {missing[0]!r}."})
+        purposes_services.api_key_purposes_set(caller=caller_of(request), api_key=api_key, purposes=found.values())
+        return Response(ApiKeySerializer(api_key).data)
 
     @extend_schema(summary="Revoke an API key for good (admins)", request=None, responses=ApiKeySerializer)
     @action(detail=True, methods=["post"])

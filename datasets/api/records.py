@@ -1,0 +1,205 @@
+"""The first purpose-bound endpoint: a dataset's records, read for a declared purpose at `records` level."""
+
+import base64
+import binascii
+from datetime import datetime
+
+import orjson
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from api.renderers import CSVRenderer, NDJSONRenderer
+from api.views import PurposeBoundAPIView
+from datasets import selectors
+from datasets.models import Dataset
+
+MAX_PAGE_SIZE = 10_000
+
+
+class RecordQuerySerializer(serializers.Serializer):
+    """The records endpoint's query, declared once: the code and the OpenAPI document read it here."""
+
+    dataset = serializers.IntegerField(min_value=1, max_value=2**62, help_text="The dataset's id.")
+    sensor = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**62),
+        required=False,
+        max_length=500,
+        help_text="Only these sensors (repeat the parameter).",
+    )
+    vars()["from"] = serializers.DateTimeField(required=False, help_text="Observed from this moment on (inclusive).")
+    to = serializers.DateTimeField(required=False, help_text="Observed before this moment (exclusive).")
+    fields = serializers.CharField(
+        required=False, max_length=200, help_text="Comma-separated measures wanted (default: all granted)."
+    )
+    cursor = serializers.CharField(required=False, max_length=500, help_text="From the previous page's `next`.")
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=1000)
+
+    def validate_fields(self, value):
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = sorted(set(names) - set(selectors.RECORD_MEASURE_FIELDS))
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown fields {', '.join(unknown)}; choose from {', '.join(selectors.RECORD_MEASURE_FIELDS)}."
+            )
+        return names
+
+    def validate_cursor(self, value):
+        try:
+            key, moment = orjson.loads(base64.urlsafe_b64decode(value.encode() + b"=" * (-len(value) % 4)))
+            at = parse_datetime(moment)
+        except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+            at, key = None, None
+        if at is None or at.tzinfo is None or not isinstance(key, int | str) or isinstance(key, bool):
+            raise serializers.ValidationError("Not a cursor of this endpoint: take `next` from the previous page.")
+        if isinstance(key, int) and not 0 < key < 2**62:
+            raise serializers.ValidationError("Not a cursor of this endpoint: take `next` from the previous page.")
+        return (key, at)
+
+    def validate(self, attrs):
+        if attrs.get("from") and attrs.get("to") and attrs["to"] <= attrs["from"]:
+            raise serializers.ValidationError({"to": "Must be after `from`."})
+        return attrs
+
+
+def encode_cursor(after: tuple) -> str:
+    key, moment = after
+    raw = orjson.dumps([key, moment.isoformat() if isinstance(moment, datetime) else moment])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+class RecordSerializer(serializers.Serializer):
+    """One record as served (documentation of the response; rows are built by the selector)."""
+
+    sensor = serializers.IntegerField(allow_null=True)
+    series = serializers.CharField(allow_null=True)
+    observed_from = serializers.DateTimeField()
+    observed_to = serializers.DateTimeField(allow_null=True)
+    count_in = serializers.IntegerField(allow_null=True, required=False)
+    count_out = serializers.IntegerField(allow_null=True, required=False)
+    count = serializers.IntegerField(allow_null=True, required=False)
+    gauge = serializers.FloatField(allow_null=True, required=False)
+    data = serializers.DictField(allow_null=True, required=False)
+    suppressed = serializers.ListField(
+        child=serializers.CharField(), help_text="Counts withheld because they are below the grant's k."
+    )
+
+
+class RecordPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    results = RecordSerializer(many=True)
+
+
+class RecordListView(PurposeBoundAPIView):
+    """Records of one dataset, for a purpose granted `records` access to it."""
+
+    openapi_tag = "records"
+    access_level = "records"
+    renderer_classes = [JSONRenderer, CSVRenderer, NDJSONRenderer]
+
+    def guard_target(self, request) -> dict:
+        query = RecordQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        self.query = query.validated_data
+        return {
+            "dataset_ids": [self.query["dataset"]],
+            "params": {"bucket_minutes": None, "by": "sensor", "fields": self.query.get("fields")},
+        }
+
+    @extend_schema(
+        summary="A dataset's records, for a declared purpose (keyset-paged; JSON, CSV or NDJSON)",
+        parameters=[RecordQuerySerializer],
+        responses=RecordPageSerializer,
+    )
+    def get(self, request):
+        query = self.query
+        dataset = Dataset.objects.select_related("schema_version").get(pk=query["dataset"])
+        page = selectors.records_page(
+            decision=self.decision,
+            dataset=dataset,
+            sensor_ids=query.get("sensor"),
+            start=query.get("from"),
+            end=query.get("to"),
+            after=query.get("cursor"),
+            limit=query["page_size"],
+        )
+        self.guard_state.rows, self.guard_state.cells = len(page.rows), page.cells
+        self.guard_state.cells_suppressed = page.cells_suppressed
+        headers, next_url = {}, None
+        if page.next_after is not None:
+            params = request.query_params.copy()
+            params["cursor"] = encode_cursor(page.next_after)
+            next_url = request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+            headers["Link"] = f'<{next_url}>; rel="next"'
+        return Response({"next": next_url, "results": page.rows}, headers=headers)
+
+
+class CountQuerySerializer(serializers.Serializer):
+    dataset = serializers.IntegerField(min_value=1, max_value=2**62, help_text="The dataset's id.")
+    bucket = serializers.ChoiceField(choices=list(selectors.BUCKETS), default="hour", help_text="hour or (UTC) day.")
+    by = serializers.ChoiceField(choices=["sensor", "area"], default="sensor", help_text="Per sensor or per area.")
+    vars()["from"] = serializers.DateTimeField(required=False, help_text="Buckets from this moment on.")
+    to = serializers.DateTimeField(required=False, help_text="Buckets before this moment.")
+
+    def validate(self, attrs):
+        if attrs.get("from") and attrs.get("to") and attrs["to"] <= attrs["from"]:
+            raise serializers.ValidationError({"to": "Must be after `from`."})
+        return attrs
+
+
+class CountCellSerializer(serializers.Serializer):
+    bucket = serializers.DateTimeField()
+    sensor = serializers.IntegerField(required=False)
+    area = serializers.IntegerField(required=False)
+    records = serializers.IntegerField()
+    count_in = serializers.IntegerField(allow_null=True)
+    count_out = serializers.IntegerField(allow_null=True)
+    count = serializers.IntegerField(allow_null=True)
+    suppressed = serializers.ListField(child=serializers.CharField(), help_text="Cells below k, withheld.")
+
+
+class CountPageSerializer(serializers.Serializer):
+    results = CountCellSerializer(many=True)
+
+
+class CountListView(PurposeBoundAPIView):
+    """Counts per hour or day and per sensor or area, for a purpose granted `aggregate` access (or more)."""
+
+    openapi_tag = "records"
+    access_level = "aggregate"
+    renderer_classes = [JSONRenderer, CSVRenderer, NDJSONRenderer]
+
+    def guard_target(self, request) -> dict:
+        query = CountQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        self.query = query.validated_data
+        return {
+            "dataset_ids": [self.query["dataset"]],
+            "params": {"bucket_minutes": selectors.BUCKETS[self.query["bucket"]], "by": self.query["by"]},
+        }
+
+    @extend_schema(
+        summary="Counts per hour or day, per sensor or area, for a declared purpose (small cells suppressed)",
+        parameters=[CountQuerySerializer],
+        responses=CountPageSerializer,
+    )
+    def get(self, request):
+        query = self.query
+        dataset = Dataset.objects.get(pk=query["dataset"])
+        cells = selectors.counts_aggregate(
+            decision=self.decision,
+            dataset=dataset,
+            bucket=query["bucket"],
+            by=query["by"],
+            start=query.get("from"),
+            end=query.get("to"),
+        )
+        if cells.truncated:
+            raise serializers.ValidationError(
+                {"from": f"More than {len(cells.rows)} cells: narrow the range with `from` and `to`."}
+            )
+        self.guard_state.rows, self.guard_state.cells = len(cells.rows), cells.cells
+        self.guard_state.cells_suppressed = cells.cells_suppressed
+        return Response({"results": cells.rows})

@@ -1,0 +1,154 @@
+"""The access log: one hash-chained, append-only event per guarded request, and its verifier.
+
+The log is sharded into `ACCESS_LOG_CHAINS` chains. An append picks a chain at random, takes that
+chain's advisory lock, reads its head and inserts the next event in its own short transaction (never
+the request's). Appends to different chains run side by side, so the log does not serialise the
+platform as it grows. Within a chain, `seq` counts from 1 without gaps and each `hash` covers the
+event's canonical content and the previous hash: an altered, removed or inserted event breaks it.
+"""
+
+import hashlib
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from api.locks import LockNamespace, advisory_xact_lock
+from purposes.models import AccessEvent, AccessEventDataset
+
+GENESIS = "0" * 64
+# The fields the hash covers, in this order (`hash` itself aside).
+HASHED_FIELDS = (
+    "chain",
+    "seq",
+    "at",
+    "actor_kind",
+    "actor_name",
+    "organisation_id",
+    "organisation_slug",
+    "purpose_code",
+    "purpose_holder_id",
+    "dataset_ids",
+    "endpoint",
+    "params",
+    "decision",
+    "reason",
+    "status_code",
+    "rows",
+    "cells",
+    "cells_suppressed",
+    "prev_hash",
+)
+
+
+def _canonical_value(value):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value
+
+
+def event_hash(fields: dict) -> str:
+    content = {name: _canonical_value(fields[name]) for name in HASHED_FIELDS}
+    canonical = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(fields["prev_hash"].encode() + canonical).hexdigest()
+
+
+@dataclass(frozen=True)
+class EventContent:
+    """What a guarded request did, as the API layer saw it."""
+
+    actor_kind: str
+    actor_name: str
+    organisation_id: int | None
+    organisation_slug: str
+    purpose_code: str
+    purpose_holder_id: int | None
+    dataset_ids: tuple[int, ...]
+    dataset_owner_ids: dict  # {dataset_id: owner_id}
+    endpoint: str
+    params: dict
+    decision: str
+    reason: str
+    status_code: int
+    rows: int = 0
+    cells: int = 0
+    cells_suppressed: int = 0
+
+
+def access_event_append(*, content: EventContent, chain: int | None = None) -> AccessEvent:
+    """Append one event in its own transaction. Raises when it cannot be written: then no data may leave."""
+    chain = random.randrange(settings.ACCESS_LOG_CHAINS) if chain is None else chain  # noqa: S311 (sharding)
+    with transaction.atomic():
+        advisory_xact_lock(LockNamespace.ACCESS_LOG, chain)
+        head = AccessEvent.objects.filter(chain=chain).order_by("-seq").values_list("seq", "hash").first()
+        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
+        at = timezone.now()
+        fields = {
+            "chain": chain,
+            "seq": seq,
+            "at": at,
+            "actor_kind": content.actor_kind,
+            "actor_name": content.actor_name[:150],
+            "organisation_id": content.organisation_id,
+            "organisation_slug": content.organisation_slug,
+            "purpose_code": content.purpose_code[:80],
+            "purpose_holder_id": content.purpose_holder_id,
+            "dataset_ids": list(content.dataset_ids),
+            "endpoint": content.endpoint[:100],
+            "params": content.params,
+            "decision": content.decision,
+            "reason": content.reason,
+            "status_code": content.status_code,
+            "rows": content.rows,
+            "cells": content.cells,
+            "cells_suppressed": content.cells_suppressed,
+            "prev_hash": prev_hash,
+        }
+        event = AccessEvent.objects.create(**fields, hash=event_hash(fields))
+        AccessEventDataset.objects.bulk_create(
+            AccessEventDataset(event=event, dataset_id=dataset_id, owner_id=owner_id, at=at)
+            for dataset_id, owner_id in content.dataset_owner_ids.items()
+        )
+    return event
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    chain: int
+    seq: int
+    event_id: int | None
+    kind: str  # altered, removed, inserted
+
+    def __str__(self) -> str:
+        where = f"chain {self.chain}, seq {self.seq}" + (f" (event {self.event_id})" if self.event_id else "")
+        return f"{where}: {self.kind}"
+
+
+def access_log_verify() -> tuple[int, list[ChainBreak]]:
+    """Walk every chain; return the number of events checked and the first break of each broken chain."""
+    checked, breaks = 0, []
+    chains = AccessEvent.objects.order_by().values_list("chain", flat=True).distinct()
+    for chain in sorted(set(chains)):
+        expected_seq, prev_hash = 1, GENESIS
+        events = AccessEvent.objects.filter(chain=chain).order_by("seq").values(*HASHED_FIELDS, "id", "hash")
+        for event in events.iterator(chunk_size=2000):
+            checked += 1
+            if event["seq"] != expected_seq:
+                if event["seq"] > expected_seq:
+                    kind = f"removed (the next event kept is seq {event['seq']})"
+                    breaks.append(ChainBreak(chain, expected_seq, None, kind))
+                else:
+                    breaks.append(ChainBreak(chain, event["seq"], event["id"], "inserted"))
+                break
+            if event["prev_hash"] != prev_hash:
+                breaks.append(ChainBreak(chain, event["seq"], event["id"], "inserted or re-linked"))
+                break
+            if event_hash(event) != event["hash"]:
+                breaks.append(ChainBreak(chain, event["seq"], event["id"], "altered"))
+                break
+            expected_seq, prev_hash = expected_seq + 1, event["hash"]
+    return checked, breaks

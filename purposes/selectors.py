@@ -1,0 +1,208 @@
+"""Reads for purpose binding: purposes in force, grants, who sees which access events, public figures, Art. 30."""
+
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from accounts.models import Organisation
+from accounts.selectors import Caller
+from datasets.models import Dataset
+from datasets.selectors import public_datasets
+from purposes.models import AccessEvent, AccessEventDataset, DpiaStatus, Grant, Purpose, PurposeStatus
+
+
+def in_force_q(at: datetime) -> Q:
+    """The database form of Purpose.in_force_at."""
+    return (
+        Q(status=PurposeStatus.APPROVED)
+        & (Q(dpia_required=False) | Q(dpia_status=DpiaStatus.APPROVED))
+        & Q(valid_from__lte=at)
+        & (Q(valid_until__isnull=True) | Q(valid_until__gt=at))
+    )
+
+
+def live_grant_q(at: datetime, prefix: str = "") -> Q:
+    return Q(**{f"{prefix}revoked_at__isnull": True, f"{prefix}valid_from__lte": at}) & (
+        Q(**{f"{prefix}valid_until__isnull": True}) | Q(**{f"{prefix}valid_until__gt": at})
+    )
+
+
+def purposes_in_force(*, at: datetime | None = None) -> QuerySet[Purpose]:
+    return Purpose.objects.filter(in_force_q(at or timezone.now())).select_related("holder")
+
+
+def purpose_datasets(*, purposes, at: datetime | None = None) -> dict[int, list[Dataset]]:
+    """For each purpose, the catalogue datasets it may use: collected for it, or granted to it now."""
+    at = at or timezone.now()
+    ids = [purpose.pk for purpose in purposes]
+    found: dict[int, dict[int, Dataset]] = {pk: {} for pk in ids}
+    catalogue = public_datasets()
+    for dataset in catalogue.filter(collection_purposes__in=ids).prefetch_related("collection_purposes"):
+        for purpose in dataset.collection_purposes.all():
+            if purpose.pk in found:
+                found[purpose.pk][dataset.pk] = dataset
+    grants = Grant.objects.filter(live_grant_q(at), purpose_id__in=ids, dataset__in=catalogue).select_related("dataset")
+    for grant in grants:
+        found[grant.purpose_id][grant.dataset_id] = grant.dataset
+    return {pk: sorted(datasets.values(), key=lambda d: d.pk) for pk, datasets in found.items()}
+
+
+def sensor_purposes(*, sensor_ids, at: datetime | None = None) -> dict[int, list[Purpose]]:
+    """The purposes in force that data of each sensor serves, through the datasets it feeds."""
+    at = at or timezone.now()
+    in_force = Purpose.objects.filter(in_force_q(at)).select_related("holder")
+    by_sensor: dict[int, dict[int, Purpose]] = {pk: {} for pk in sensor_ids}
+    collected = Dataset.sensors.through.objects.filter(sensor_id__in=sensor_ids).values_list("sensor_id", "dataset_id")
+    dataset_sensors: dict[int, set[int]] = {}
+    for sensor_id, dataset_id in collected:
+        dataset_sensors.setdefault(dataset_id, set()).add(sensor_id)
+    purposes = {purpose.pk: purpose for purpose in in_force.filter(Q(collected_datasets__in=dataset_sensors) | Q(
+        grants__in=Grant.objects.filter(live_grant_q(at), dataset_id__in=dataset_sensors)
+    )).distinct()}  # fmt: skip
+    links = list(
+        Dataset.collection_purposes.through.objects.filter(
+            dataset_id__in=dataset_sensors, purpose_id__in=purposes
+        ).values_list("dataset_id", "purpose_id")
+    )
+    links += list(
+        Grant.objects.filter(live_grant_q(at), dataset_id__in=dataset_sensors, purpose_id__in=purposes).values_list(
+            "dataset_id", "purpose_id"
+        )
+    )
+    for dataset_id, purpose_id in links:
+        for sensor_id in dataset_sensors.get(dataset_id, ()):
+            by_sensor[sensor_id][purpose_id] = purposes[purpose_id]
+    return {pk: sorted(found.values(), key=lambda p: p.code) for pk, found in by_sensor.items()}
+
+
+def access_events_visible(*, caller: Caller, owner_roles, officer_roles) -> QuerySet[AccessEvent]:
+    """Events an owner sees (accesses to its datasets) and a privacy officer sees (under its purposes)."""
+    owners = [org for org, role in caller.roles.items() if role in owner_roles]
+    officers = [org for org, role in caller.roles.items() if role in officer_roles]
+    touched = AccessEventDataset.objects.filter(owner_id__in=owners).values("event_id")
+    return AccessEvent.objects.filter(Q(pk__in=touched) | Q(purpose_holder_id__in=officers))
+
+
+def access_stats_public() -> list[dict]:
+    """Monthly counts of access events per catalogue dataset and purpose: no identities."""
+    catalogue = list(public_datasets().values_list("pk", flat=True))
+    rows = (
+        AccessEventDataset.objects.filter(dataset_id__in=catalogue)
+        .annotate(month=TruncMonth("at"))
+        .values("month", "dataset_id", "event__purpose_code", "event__decision")
+        .annotate(events=Count("id"))
+        .order_by("month", "dataset_id", "event__purpose_code", "event__decision")
+    )
+    stats: dict[tuple, dict] = {}
+    for row in rows:
+        key = (row["month"], row["dataset_id"], row["event__purpose_code"])
+        entry = stats.setdefault(
+            key,
+            {
+                "month": row["month"].strftime("%Y-%m"),
+                "dataset": row["dataset_id"],
+                "purpose": row["event__purpose_code"],
+                "allowed": 0,
+                "refused": 0,
+            },
+        )
+        entry[row["event__decision"]] = row["events"]
+    return list(stats.values())
+
+
+def processing_register(*, organisation: Organisation, at: datetime | None = None) -> dict:
+    """The organisation's record of processing activities (GDPR Art. 30), from its purposes and datasets."""
+    at = at or timezone.now()
+    activities = []
+    purposes = Purpose.objects.filter(holder=organisation).prefetch_related("decisions").order_by("code")
+    for purpose in purposes:
+        datasets = Dataset.objects.filter(
+            Q(collection_purposes=purpose) | Q(grants__in=Grant.objects.filter(live_grant_q(at), purpose=purpose))
+        ).distinct()
+        datasets = list(datasets.select_related("owner", "schema_version__schema").order_by("pk"))
+        recipients = sorted(
+            {
+                grant.grantee.name if grant.grantee else "anyone (open aggregates)"
+                for grant in Grant.objects.filter(
+                    live_grant_q(at), dataset__owner=organisation, purpose=purpose
+                ).select_related("grantee")
+            }
+        )
+        activities.append(
+            {
+                "purpose": purpose.code,
+                "title": purpose.title,
+                "decision_served": purpose.decision,
+                "category": purpose.category,
+                "legal_basis": f"GDPR Art. 6(1)({purpose.legal_basis})",
+                "national_basis": purpose.national_basis,
+                "in_force": purpose.in_force_at(at),
+                "status": purpose.status,
+                "dpia": {
+                    "required": purpose.dpia_required,
+                    "status": purpose.dpia_status,
+                    "reference": purpose.dpia_reference,
+                },
+                "data_categories": sorted(
+                    {f"{d.schema_version.schema.code} ({d.schema_version.privacy_class})" for d in datasets}
+                ),  # fmt: skip
+                "datasets": [{"id": d.pk, "title": d.title, "owner": d.owner.slug} for d in datasets],
+                "recipients": recipients,
+                "retention_days": max((d.retention_days for d in datasets), default=None),
+                "minimisation": {
+                    "min_bucket_minutes": purpose.min_bucket_minutes,
+                    "area_only": purpose.area_only,
+                    "k_threshold": purpose.k_threshold,
+                },
+                "valid_from": purpose.valid_from,
+                "valid_until": purpose.valid_until,
+            }
+        )
+    shared = Grant.objects.filter(live_grant_q(at), dataset__owner=organisation).select_related(
+        "dataset", "purpose", "grantee"
+    )
+    return {
+        "controller": {"name": organisation.name, "slug": organisation.slug, "contact": organisation.contact_email},
+        "generated_at": at,
+        "activities": activities,
+        "disclosures": [
+            {
+                "dataset": grant.dataset_id,
+                "purpose": grant.purpose.code,
+                "recipient": grant.grantee.name if grant.grantee else "anyone (open aggregates)",
+                "level": grant.level,
+                "repurposing": grant.assessment_id is not None,
+                "valid_until": grant.valid_until,
+            }
+            for grant in shared
+        ],
+        "security_measures": (
+            "Purpose-bound access (every data request declares an approved purpose and is checked against "
+            "grants); small-count suppression; append-only, hash-chained access log; hashed API keys."
+        ),
+    }
+
+
+def processing_register_rows(register: dict) -> list[dict]:
+    """The Art. 30 record as flat rows (one per processing activity), for CSV."""
+    return [
+        {
+            "controller": register["controller"]["name"],
+            "purpose": activity["purpose"],
+            "title": activity["title"],
+            "decision_served": activity["decision_served"],
+            "category": activity["category"],
+            "legal_basis": activity["legal_basis"],
+            "national_basis": activity["national_basis"],
+            "in_force": activity["in_force"],
+            "dpia_required": activity["dpia"]["required"],
+            "dpia_status": activity["dpia"]["status"],
+            "data_categories": "; ".join(activity["data_categories"]),
+            "datasets": "; ".join(str(dataset["id"]) for dataset in activity["datasets"]),
+            "recipients": "; ".join(activity["recipients"]),
+            "retention_days": activity["retention_days"],
+        }
+        for activity in register["activities"]
+    ]
