@@ -96,6 +96,8 @@ class AccessDecision:
     conditions: Conditions
     at: datetime
     grant_ids: tuple[int, ...] = field(default=())
+    dataset_owner_ids: dict = field(default_factory=dict, compare=False)  # {dataset_id: owner_id}, for the log
+    acting_for_slug: str = ""
     _token: object = field(default=None, repr=False, compare=False)
 
     def covers(self, dataset_id: int) -> bool:

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import ApiKey, Organisation, Role
@@ -425,39 +426,39 @@ def access_decide(
             allowed=", ".join(purpose.allowed_levels),
         )
 
-    datasets = {dataset.pk: dataset for dataset in Dataset.objects.filter(pk__in=dataset_ids)}
-    grants = list(
-        Grant.objects.filter(dataset_id__in=dataset_ids, purpose=purpose).select_related("dataset").order_by("pk")
-    )
+    # One query for the datasets: their owners (for the access log) and whether this purpose is one of
+    # their collection purposes (which act as the owner's grants at records level).
+    collecting = Dataset.collection_purposes.through.objects.filter(dataset_id=OuterRef("pk"), purpose_id=purpose.pk)
+    found = Dataset.objects.filter(pk__in=dataset_ids).annotate(collected=Exists(collecting))
+    found = list(found.values_list("pk", "owner_id", "collected"))
+    owners = {pk: owner_id for pk, owner_id, _ in found}
+    context["dataset_owner_ids"] = owners
     if member_of_holder:
         if caller.api_key is not None:
             limits = set(ApiKeyPurpose.objects.filter(api_key=caller.api_key).values_list("purpose_id", flat=True))
             if limits and purpose.pk not in limits:
                 raise AccessRefused("key_not_for_purpose", context=context, purpose=purpose.code)
-        context["acting_for_id"] = purpose.holder_id
+        context["acting_for_id"], context["acting_for_slug"] = purpose.holder_id, purpose.holder.slug
+        collected = {pk for pk, owner_id, is_collected in found if is_collected and owner_id == purpose.holder_id}
+    else:
+        collected = set()
+        if len(caller.roles) == 1:
+            context["acting_for_id"] = next(iter(caller.roles))
+    grants = []
+    if set(dataset_ids) - collected:
+        grants = list(Grant.objects.filter(dataset_id__in=dataset_ids, purpose=purpose).order_by("pk"))
+    if member_of_holder:
         mine = [grant for grant in grants if grant.grantee_id in (None, purpose.holder_id)]
     else:
         mine = [grant for grant in grants if grant.grantee_id is None]
         if not mine:
             raise AccessRefused("not_purpose_holder", context=context, purpose=purpose.code, holder=purpose.holder.name)
-        if len(caller.roles) == 1:
-            context["acting_for_id"] = next(iter(caller.roles))
 
-    collected = (
-        set(
-            Dataset.collection_purposes.through.objects.filter(
-                dataset_id__in=dataset_ids, purpose_id=purpose.pk
-            ).values_list("dataset_id", flat=True)
-        )
-        if member_of_holder
-        else set()
-    )
     conditions: list[Conditions] = []
     used: list[int] = []
     for dataset_id in dataset_ids:
-        dataset = datasets.get(dataset_id)
         # The owner's collection purposes act as its grants at records level.
-        if dataset is not None and dataset_id in collected and dataset.owner_id == purpose.holder_id:
+        if dataset_id in collected:
             found = _conditions(purpose, None)
             problem = _too_detailed(found, params)
             if problem:
@@ -466,7 +467,7 @@ def access_decide(
                 )
             conditions.append(found)
             continue
-        candidates = [grant for grant in mine if grant.dataset_id == dataset_id] if dataset is not None else []
+        candidates = [grant for grant in mine if grant.dataset_id == dataset_id]
         usable = [grant for grant in candidates if grant_usable(grant, at)]
         if not usable:
             reason, values = _grant_problem(candidates, at)
@@ -518,6 +519,8 @@ def access_decide(
         conditions=merged,
         at=at,
         grant_ids=tuple(used),
+        dataset_owner_ids=owners,
+        acting_for_slug=context.get("acting_for_slug", ""),
         _token=DECISION_TOKEN,
     )
 

@@ -7,8 +7,10 @@ from django.utils import timezone
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from accounts.models import Organisation
 from api.caller import caller_of
 from api.problems import CONTENT_TYPE, ProblemJSONRenderer, problem
+from datasets.models import Dataset
 from purposes.access_log import EventContent, access_event_append
 from purposes.decisions import AccessRefused
 
@@ -52,6 +54,8 @@ class GuardState:
         self.purpose_code = ""
         self.purpose_holder_id = None
         self.acting_for_id = None
+        self.acting_for_slug = ""
+        self.dataset_owner_ids: dict | None = None
         self.dataset_ids: tuple[int, ...] = ()
         self.decision = None
         self.reason = ""
@@ -85,10 +89,14 @@ def guard_initial(view, request) -> None:
         state.reason = refused.reason
         state.purpose_holder_id = refused.context.get("purpose_holder_id")
         state.acting_for_id = refused.context.get("acting_for_id")
+        state.acting_for_slug = refused.context.get("acting_for_slug", "")
+        state.dataset_owner_ids = refused.context.get("dataset_owner_ids")
         raise
     state.decision = view.decision
     state.purpose_holder_id = view.decision.purpose_holder_id
     state.acting_for_id = view.decision.acting_for_id
+    state.acting_for_slug = view.decision.acting_for_slug
+    state.dataset_owner_ids = view.decision.dataset_owner_ids
 
 
 def guard_finalize(view, request, response):
@@ -102,15 +110,12 @@ def guard_finalize(view, request, response):
         state.reason = code or f"http_{response.status_code}"
     caller = caller_of(request)
     try:
-        from accounts.models import Organisation
-        from datasets.models import Dataset
-
-        owners = dict(Dataset.objects.filter(pk__in=state.dataset_ids).values_list("pk", "owner_id"))
-        slug = (
-            Organisation.objects.filter(pk=state.acting_for_id).values_list("slug", flat=True).first()
-            if state.acting_for_id
-            else ""
-        )
+        owners = state.dataset_owner_ids
+        if owners is None:  # refused before the datasets were looked up
+            owners = dict(Dataset.objects.filter(pk__in=state.dataset_ids).values_list("pk", "owner_id"))
+        slug = state.acting_for_slug
+        if state.acting_for_id and not slug:
+            slug = Organisation.objects.filter(pk=state.acting_for_id).values_list("slug", flat=True).first()
         access_event_append(
             content=EventContent(
                 actor_kind=caller.kind,

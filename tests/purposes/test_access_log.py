@@ -128,7 +128,7 @@ def test_chains_verify_independently():
     assert checked == 5 and [b.chain for b in breaks] == [2]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_appends_keep_every_chain_whole(settings):
     if connection.vendor != "postgresql":
         pytest.skip("concurrent writers need PostgreSQL")
