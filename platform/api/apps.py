@@ -10,7 +10,8 @@ class ApiConfig(AppConfig):
     def ready(self):
         from django.core.checks import Tags, register
 
-        from api.checks import TAG, check_api_guards
+        from api.checks import TAG, check_access_log_outside_requests, check_api_guards
 
-        # `check` and `runserver` run it; config.wsgi and config.asgi run it at start-up.
+        # `check` and `runserver` run them; config.wsgi and config.asgi run them at start-up.
         register(check_api_guards, TAG, Tags.security, Tags.urls)
+        register(check_access_log_outside_requests, TAG, Tags.database)

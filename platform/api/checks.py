@@ -104,6 +104,23 @@ def check_api_guards(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     return list(messages.values())
 
 
+def check_access_log_outside_requests(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """The access event is written in its own transaction; ATOMIC_REQUESTS would fold it into the
+    request's, where a rollback of the request would take the event with it."""
+    from django.conf import settings
+
+    return [
+        checks.Error(
+            f"DATABASES[{alias!r}] sets ATOMIC_REQUESTS: access events must be written outside the request's "
+            "transaction.",
+            hint="Leave ATOMIC_REQUESTS off; services open their own transactions.",
+            id="api.E004",
+        )
+        for alias, database in settings.DATABASES.items()
+        if database.get("ATOMIC_REQUESTS")
+    ]
+
+
 def check_at_start_up() -> None:
     """Run the guard checks and refuse to start on any error (config.wsgi, config.asgi).
 

@@ -156,3 +156,11 @@ def test_concurrent_appends_keep_every_chain_whole(settings):
     for chain, count in per_chain.items():
         seqs = list(AccessEvent.objects.filter(chain=chain).order_by("seq").values_list("seq", flat=True))
         assert seqs == list(range(1, count + 1))
+
+
+def test_atomic_requests_would_fold_the_event_into_the_request_and_is_refused(settings):
+    from api.checks import check_access_log_outside_requests
+
+    assert check_access_log_outside_requests() == []
+    settings.DATABASES = {**settings.DATABASES, "default": {**settings.DATABASES["default"], "ATOMIC_REQUESTS": True}}
+    assert [message.id for message in check_access_log_outside_requests()] == ["api.E004"]
