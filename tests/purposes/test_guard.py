@@ -6,14 +6,17 @@ purposes.services.access_decide for what the records endpoint cannot ask (bucket
 
 from datetime import timedelta
 
+import orjson
 import pytest
 from django.utils import timezone
 
 from accounts.models import Role
 from accounts.selectors import ANONYMOUS, Caller
+from datasets import services as dataset_services
 from purposes import services
 from purposes.decisions import REASONS, AccessRefused
 from purposes.models import AccessEvent, AccessLevel, PurposeCategory
+from tests.datasets.conftest import count_record, make_sensor
 from tests.factories import MembershipFactory
 from tests.purposes.conftest import RECORDS, as_role, assess, grant, make_purpose
 
@@ -46,6 +49,7 @@ def police_client(world, key_client):
 # The allowed paths -----------------------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_the_owner_reads_its_records_under_a_collection_purpose(world, city_client):
     response = city_client.get(RECORDS, {"dataset": world["dataset"].pk}, HTTP_X_PURPOSE="stad-crowd-safety")
     assert response.status_code == 200, response.content
@@ -116,6 +120,7 @@ def test_a_purpose_past_its_validity_is_not_in_force(world, city_client):
     refused(read(city_client, world["dataset"], "stad-old"), "purpose_not_in_force")
 
 
+@pytest.mark.smoke
 def test_withdrawal_takes_effect_on_the_next_request(world, city_client):
     assert read(city_client, world["dataset"], "stad-crowd-safety").status_code == 200
     services.purpose_withdraw(
@@ -301,6 +306,7 @@ def test_a_person_in_several_organisations_acts_for_the_purposes_holder(world, o
 # One event per guarded request ----------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_every_guarded_request_leaves_exactly_one_event_and_metadata_reads_none(world, city_client, api_client):
     before = AccessEvent.objects.count()
     read(city_client, world["dataset"], "stad-crowd-safety")
@@ -339,3 +345,40 @@ def test_no_data_leaves_when_the_event_cannot_be_written(world, city_client, mon
     assert response.status_code == 503
     assert response["Content-Type"] == "application/problem+json"
     assert b"observed_from" not in response.content
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize("fmt", ["json", "csv", "ndjson"])
+def test_records_page_by_keyset_in_every_format(world, city_client, fmt):
+    world["dataset"].sensors.add(make_sensor(world["city"], world["city"], "gate-0"))
+    dataset_services.records_ingest(
+        caller=as_role(world["city"], Role.INTEGRATOR),
+        dataset=world["dataset"],
+        body=orjson.dumps({"records": [count_record(sensor="gate-0", count_in=20)]}),
+        content_type="application/json",
+    )
+    url, seen, pages = RECORDS, [], 0
+    params = {"dataset": world["dataset"].pk, "purpose": "stad-crowd-safety", "page_size": 4, "format": fmt}
+    while url:
+        response = city_client.get(url, params if pages == 0 else None)
+        assert response.status_code == 200, response.content
+        pages += 1
+        if fmt == "json":
+            body = response.json()
+            seen += [(row["sensor"], row["observed_from"]) for row in body["results"]]
+            url = body["next"]
+        else:
+            lines = response.content.decode().strip().splitlines()
+            seen += lines[1:] if fmt == "csv" else lines
+            link = response.headers.get("Link", "")
+            url = link[1 : link.index(">")] if link else None
+    assert len(seen) == 12 and pages == 3
+    if fmt == "json":
+        assert seen == sorted(seen)  # (sensor, observed_from) order, across pages, no repeats
+
+
+def test_a_cursor_that_is_not_ours_is_a_422(world, city_client):
+    for cursor in ("nonsense", "W1sxXV0", "WyJ4IiwgIm5vdCBhIGRhdGUiXQ", "W3RydWUsIjIwMjYtMDEtMDVUMTA6MDA6MDBaIl0"):
+        response = read(city_client, world["dataset"], "stad-crowd-safety", cursor=cursor)
+        assert response.status_code == 422, cursor
+        assert response.json()["errors"][0]["pointer"] == "/cursor"
