@@ -405,6 +405,8 @@ def access_decide(
     context = {"dataset_ids": dataset_ids, "purpose_code": purpose_code or ""}
     if not purpose_code:
         raise AccessRefused("purpose_missing", context=context)
+    if not dataset_ids:
+        raise AccessRefused("no_grant", context=context, dataset="(none named)", purpose=purpose_code)
     purpose = Purpose.objects.select_related("holder").filter(code=purpose_code).first()
     member_of_holder = purpose is not None and caller.role_in(purpose.holder_id) is not None
     # A purpose that is not in force is public by no endpoint: to others it is unknown.

@@ -382,3 +382,14 @@ def test_a_cursor_that_is_not_ours_is_a_422(world, city_client):
         response = read(city_client, world["dataset"], "stad-crowd-safety", cursor=cursor)
         assert response.status_code == 422, cursor
         assert response.json()["errors"][0]["pointer"] == "/cursor"
+
+
+def test_a_decision_over_no_dataset_is_refused(world):
+    with pytest.raises(AccessRefused) as refusal:
+        services.access_decide(
+            caller=as_role(world["city"], Role.ANALYST),
+            purpose_code="stad-crowd-safety",
+            dataset_ids=[],
+            level=AccessLevel.RECORDS,
+        )
+    assert refusal.value.reason == "no_grant"
