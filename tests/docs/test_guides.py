@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 PROJECT = Path(__file__).resolve().parents[2]
-GUIDES = ["docs/guides/vendor.md", "docs/guides/municipality.md"]
+GUIDES = ["docs/guides/vendor.md", "docs/guides/municipality.md", "docs/guides/researcher.md"]
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

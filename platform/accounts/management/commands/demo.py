@@ -8,6 +8,7 @@ from django.db import transaction
 
 from accounts import demo
 from datasets import demo as datasets_demo
+from purposes import demo as purposes_demo
 from sensors import demo as sensors_demo
 
 
@@ -16,7 +17,10 @@ def credentials_path() -> Path:
 
 
 class Command(BaseCommand):
-    help = "Load demo organisations of every kind with people and API keys (once; later runs change nothing)."
+    help = (
+        "Load the demo (organisations of every kind with people and API keys, sensors, datasets, purposes and "
+        "grants) once; later runs change nothing."
+    )
 
     def handle(self, *args, **options):
         path = credentials_path()
@@ -27,7 +31,8 @@ class Command(BaseCommand):
         with transaction.atomic():  # all of the demo, or none of it
             organisations = demo.load(credentials)
             sensors_demo.load(organisations)
-            datasets_demo.load(organisations)
+            datasets = datasets_demo.load(organisations)
+            purposes_demo.load(organisations, datasets, credentials)
         text = "# Demo credentials, shown once. `source` this file to use them in a shell.\n" + "".join(
             f"{comment}\n{assignment}\n" for comment, assignment in credentials.lines
         )
