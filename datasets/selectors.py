@@ -66,6 +66,19 @@ RECORD_MEASURE_FIELDS = ("count_in", "count_out", "count", "gauge", "data")
 SUPPRESSIBLE = ("count_in", "count_out", "count")
 
 
+def suppress_small(row: dict, k: int) -> list[str]:
+    """Withhold a row's counts when any of them counts from 1 to k - 1 persons; zero identifies no one.
+
+    All of the row's counts go together: in + out = total, so withholding one alone could be undone by
+    subtraction. Returns the names withheld (the row's `suppressed`)."""
+    present = [name for name in SUPPRESSIBLE if row.get(name) is not None]
+    if not any(0 < row[name] < k for name in present):
+        return []
+    for name in present:
+        row[name] = None
+    return present
+
+
 @dataclass
 class RecordsPage:
     rows: list[dict]
@@ -115,14 +128,8 @@ def records_page(
             "observed_from": record["observed_from"],
             "observed_to": record["observed_to"],
         }
-        hidden = []
-        for name in measures:
-            value = record[name]
-            if name in SUPPRESSIBLE and value is not None and 0 < value < k:
-                value = None
-                hidden.append(name)
-            row[name] = value
-        row["suppressed"] = hidden
+        row.update((name, record[name]) for name in measures)
+        row["suppressed"] = suppress_small(row, k)
         rows.append(row)
     more = len(rows) > limit
     rows = rows[:limit]
@@ -192,14 +199,8 @@ def counts_aggregate(
     rows, k = [], decision.conditions.k
     for cell in cells[:limit]:
         row = {"bucket": cell["period"], by: cell[group], "records": cell["records"]}
-        hidden = []
-        for name in ("count_in", "count_out", "count"):
-            value = cell[name]
-            if value is not None and 0 < value < k:
-                value = None
-                hidden.append(name)
-            row[name] = value
-        row["suppressed"] = hidden
+        row.update((name, cell[name]) for name in SUPPRESSIBLE)
+        row["suppressed"] = suppress_small(row, k)
         rows.append(row)
     suppressed = sum(len(row["suppressed"]) for row in rows)
     return CountCells(rows=rows, cells=3 * len(rows), cells_suppressed=suppressed, truncated=truncated)

@@ -85,6 +85,9 @@ def access_events_visible(*, caller: Caller, owner_roles, officer_roles) -> Quer
     return AccessEvent.objects.filter(Q(pk__in=touched) | Q(purpose_holder_id__in=officers))
 
 
+NOT_PUBLIC = "(not public)"
+
+
 def access_stats_public() -> list[dict]:
     """Monthly counts of access events per catalogue dataset and purpose: no identities."""
     catalogue = list(public_datasets().values_list("pk", flat=True))
@@ -95,20 +98,28 @@ def access_stats_public() -> list[dict]:
         .annotate(events=Count("id"))
         .order_by("month", "dataset_id", "event__purpose_code", "event__decision")
     )
+    # Only codes of purposes that were made public (approved, with their DPIA where one is required):
+    # not what a caller typed, nor another organisation's draft.
+    public = set(
+        Purpose.objects.filter(status__in=[PurposeStatus.APPROVED, PurposeStatus.WITHDRAWN])
+        .filter(Q(dpia_required=False) | Q(dpia_status=DpiaStatus.APPROVED))
+        .values_list("code", flat=True)
+    )
     stats: dict[tuple, dict] = {}
     for row in rows:
-        key = (row["month"], row["dataset_id"], row["event__purpose_code"])
+        code = row["event__purpose_code"] if row["event__purpose_code"] in public else NOT_PUBLIC
+        key = (row["month"], row["dataset_id"], code)
         entry = stats.setdefault(
             key,
             {
                 "month": row["month"].strftime("%Y-%m"),
                 "dataset": row["dataset_id"],
-                "purpose": row["event__purpose_code"],
+                "purpose": code,
                 "allowed": 0,
                 "refused": 0,
             },
         )
-        entry[row["event__decision"]] = row["events"]
+        entry[row["event__decision"]] += row["events"]
     return list(stats.values())
 
 

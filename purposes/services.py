@@ -36,9 +36,7 @@ GRANTING_ROLES = frozenset({Role.DATA_STEWARD})
 ASSESSING_ROLES = frozenset({Role.PRIVACY_OFFICER})
 
 # Fields of an approved purpose that may still change: the rest is what was approved.
-CHANGEABLE_WHEN_APPROVED = frozenset(
-    {"description", "kpis", "dpia_reference", "dpia_url", "dpia_summary", "dpia_status"}
-)
+CHANGEABLE_WHEN_APPROVED = frozenset({"description", "kpis", "dpia_reference", "dpia_url", "dpia_summary"})
 
 
 def platform_min_k() -> int:
@@ -80,6 +78,17 @@ def _check_validity(valid_from, valid_until) -> None:
         raise PurposeRuleBroken("The validity must end after it starts.", code="invalid", pointer="/valid_until")
 
 
+def _require_dpia_recorder(caller: Caller, holder_id: int) -> None:
+    # The DPIA's outcome decides whether the purpose can be in force: only its privacy officer records it.
+    _require_role(
+        caller,
+        APPROVING_ROLES,
+        holder_id,
+        "Only a privacy officer of the holder records the outcome of the DPIA.",
+        "not_privacy_officer",
+    )
+
+
 @transaction.atomic
 def purpose_create(*, caller: Caller, holder: Organisation, **fields) -> Purpose:
     """Declare a purpose for the holder (a draft until its privacy officer approves it)."""
@@ -90,6 +99,8 @@ def purpose_create(*, caller: Caller, holder: Organisation, **fields) -> Purpose
         "Only an admin, data steward or privacy officer of the holder declares its purposes.",
         "not_the_holder",
     )
+    if fields.get("dpia_status", DpiaStatus.DRAFT) != DpiaStatus.DRAFT:
+        _require_dpia_recorder(caller, holder.pk)
     fields["allowed_levels"] = _check_levels(fields.get("allowed_levels"))
     _check_k(fields.setdefault("k_threshold", settings.PURPOSE_DEFAULT_K), "/k_threshold")
     _check_validity(fields.get("valid_from", timezone.now()), fields.get("valid_until"))
@@ -111,6 +122,8 @@ def purpose_update(*, caller: Caller, purpose: Purpose, **changes) -> Purpose:
             status=409,
         )
     changes.pop("code", None)
+    if "dpia_status" in changes and changes["dpia_status"] != purpose.dpia_status:
+        _require_dpia_recorder(caller, purpose.holder_id)
     if purpose.status == PurposeStatus.APPROVED:
         frozen = sorted(
             name
@@ -403,6 +416,13 @@ def access_decide(
     params = params or {}
     dataset_ids = tuple(sorted(set(dataset_ids)))
     context = {"dataset_ids": dataset_ids, "purpose_code": purpose_code or ""}
+    # Whom the caller acts for, as far as is known before the purpose is: its key's organisation, or its
+    # only one (a person in several acts for the purpose's holder, decided below).
+    if caller.api_key is not None:
+        context["acting_for_id"] = caller.api_key.organisation_id
+        context["acting_for_slug"] = caller.api_key.organisation.slug
+    elif len(caller.roles) == 1:
+        context["acting_for_id"] = next(iter(caller.roles))
     if not purpose_code:
         raise AccessRefused("purpose_missing", context=context)
     if not dataset_ids:
@@ -444,8 +464,6 @@ def access_decide(
         collected = {pk for pk, owner_id, is_collected in found if is_collected and owner_id == purpose.holder_id}
     else:
         collected = set()
-        if len(caller.roles) == 1:
-            context["acting_for_id"] = next(iter(caller.roles))
     grants = []
     if set(dataset_ids) - collected:
         grants = list(Grant.objects.filter(dataset_id__in=dataset_ids, purpose=purpose).order_by("pk"))

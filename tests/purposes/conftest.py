@@ -32,7 +32,7 @@ def make_purpose(holder, code, *, approve=True, levels=("aggregate", "records"),
     fields.setdefault("dpia_required", True)
     fields.setdefault("dpia_status", DpiaStatus.APPROVED)
     purpose = services.purpose_create(
-        caller=as_role(holder, Role.DATA_STEWARD),
+        caller=as_role(holder, Role.PRIVACY_OFFICER),  # who records the DPIA's outcome
         holder=holder,
         code=code,
         title=code.replace("-", " "),
@@ -82,7 +82,7 @@ def world(db):
     dataset = make_dataset(city, sensors=[gate])
     dataset.collection_purposes.set([safety])
     records = [
-        count_record(start=f"2026-01-05T10:{m:02d}:00Z", end=f"2026-01-05T10:{m + 5:02d}:00Z", count_in=m, count_out=3)
+        count_record(start=f"2026-01-05T10:{m:02d}:00Z", end=f"2026-01-05T10:{m + 5:02d}:00Z", count_in=m, count_out=12)
         for m in range(0, 55, 5)
     ]
     dataset_services.records_ingest(

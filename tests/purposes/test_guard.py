@@ -56,10 +56,11 @@ def test_the_owner_reads_its_records_under_a_collection_purpose(world, city_clie
     rows = response.json()["results"]
     assert len(rows) == 11
     assert rows[0]["sensor"] == world["gate"].pk
-    # counts from 1 to k - 1 (k = 10) are suppressed, and say so; zero reveals no one
-    assert rows[0]["count_in"] == 0 and rows[0]["count_out"] is None and rows[0]["suppressed"] == ["count_out", "count"]
-    assert rows[1]["count_in"] is None and "count_in" in rows[1]["suppressed"]
-    assert rows[2]["count_in"] == 10 and rows[2]["count"] == 13
+    # a row with a count from 1 to k - 1 (k = 10) is withheld whole, and says so; zero reveals no one
+    assert (rows[0]["count_in"], rows[0]["count_out"], rows[0]["suppressed"]) == (0, 12, [])
+    assert (rows[1]["count_in"], rows[1]["count_out"], rows[1]["count"]) == (None, None, None)
+    assert rows[1]["suppressed"] == ["count_in", "count_out", "count"]
+    assert (rows[2]["count_in"], rows[2]["count"]) == (10, 22)
 
 
 def test_a_grantee_reads_records_under_its_own_purpose(world, police_client):
@@ -69,8 +70,7 @@ def test_a_grantee_reads_records_under_its_own_purpose(world, police_client):
     grant(world["dataset"], police, world["police"], assessment=assess(world["dataset"], police), k_threshold=5)
     response = read(police_client, world["dataset"], "politie-openbare-orde")
     assert response.status_code == 200, response.content
-    assert [row["count_in"] for row in response.json()["results"]][:3] == [0, 5, 10]
-    assert response.json()["results"][0]["count_out"] is None  # 3 < k = 5
+    assert [row["count_in"] for row in response.json()["results"]][:3] == [0, 5, 10]  # k = 5
 
 
 def test_the_owner_declares_a_purpose_like_anyone_else(world, city_client):
@@ -315,7 +315,7 @@ def test_every_guarded_request_leaves_exactly_one_event_and_metadata_reads_none(
     city_client.get(RECORDS, {"dataset": "x", "purpose": "stad-crowd-safety"})  # 422
     assert AccessEvent.objects.count() == before + 4
     allowed, missing, unknown, invalid = AccessEvent.objects.order_by("at", "id")[before:]
-    assert (allowed.decision, allowed.rows, allowed.cells_suppressed) == ("allowed", 11, 1 + 11 + 2)
+    assert (allowed.decision, allowed.rows, allowed.cells_suppressed) == ("allowed", 11, 3)
     assert allowed.organisation_slug == "stad" and allowed.dataset_ids == [world["dataset"].pk]
     assert (missing.decision, missing.reason) == ("refused", "purpose_missing")
     assert unknown.reason == "purpose_unknown" and unknown.purpose_code == "nope"
@@ -393,3 +393,18 @@ def test_a_decision_over_no_dataset_is_refused(world):
             level=AccessLevel.RECORDS,
         )
     assert refusal.value.reason == "no_grant"
+
+
+def test_a_withheld_count_cannot_be_recovered_from_the_others_in_its_row(world, city_client):
+    rows = read(city_client, world["dataset"], "stad-crowd-safety").json()["results"]
+    for row in rows:
+        if row["suppressed"]:
+            # in, out and total are withheld together: no subtraction gives one back
+            assert (row["count_in"], row["count_out"], row["count"]) == (None, None, None), row
+            assert sorted(row["suppressed"]) == ["count", "count_in", "count_out"]
+
+
+def test_early_refusals_name_the_organisation_the_caller_acts_for(world, city_client):
+    read(city_client, world["dataset"])
+    event = AccessEvent.objects.get()
+    assert (event.reason, event.organisation_slug) == ("purpose_missing", "stad")

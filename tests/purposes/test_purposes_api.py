@@ -27,7 +27,6 @@ def purpose_payload(**changes):
         "national_basis": "Gemeentewet art. 174",
         "dpia_required": True,
         "dpia_reference": "DPIA-2026-03",
-        "dpia_status": "approved",
         "allowed_levels": ["aggregate"],
         "min_bucket_minutes": 60,
         "k_threshold": 10,
@@ -75,6 +74,7 @@ def test_declare_approve_withdraw(world, key_client):
     steward, officer = key_client(world["city"], Role.DATA_STEWARD), key_client(world["city"], Role.PRIVACY_OFFICER)
     created = steward.post(PURPOSES, purpose_payload(), format="json")
     assert created.status_code == 201, created.content
+    assert officer.patch(f"{PURPOSES}stad-event-planning/", {"dpia_status": "approved"}).status_code == 200
     assert created.json()["status"] == "draft" and created.json()["in_force"] is False
     assert steward.post(f"{PURPOSES}stad-event-planning/approve/").status_code == 403  # not a privacy officer
     approved = officer.post(f"{PURPOSES}stad-event-planning/approve/", {"reason": "DPIA approved"})
@@ -287,3 +287,28 @@ def test_collection_purposes_are_the_owners_and_fixed_once_data_is_held(world, k
     assert added.status_code == 409 and added.json()["code"] == "collection_purposes_fixed"
     assert list(world["dataset"].collection_purposes.values_list("code", flat=True)) == ["stad-crowd-safety"]
     assert Purpose.objects.filter(code="stad-later").exists()
+
+
+def test_only_a_privacy_officer_records_a_dpia_and_an_approved_purpose_keeps_it(world, key_client):
+    steward, officer = key_client(world["city"], Role.DATA_STEWARD), key_client(world["city"], Role.PRIVACY_OFFICER)
+    assert steward.post(PURPOSES, purpose_payload(dpia_status="approved"), format="json").status_code == 403
+    steward.post(PURPOSES, purpose_payload(), format="json")
+    url = f"{PURPOSES}stad-event-planning/"
+    assert steward.patch(url, {"dpia_status": "approved"}).status_code == 403
+    assert officer.patch(url, {"dpia_status": "approved"}).status_code == 200
+    approved = officer.post(f"{url}approve/")
+    assert approved.status_code == 200, approved.content
+    # once approved, the DPIA's status is part of what was approved: withdraw to change it
+    rejected = officer.patch(url, {"dpia_status": "rejected"})
+    assert rejected.status_code == 409
+    assert key_client(world["city"], Role.ADMIN).patch(url, {"dpia_status": "draft"}).status_code in (403, 409)
+    assert Purpose.objects.get(code="stad-event-planning").dpia_status == "approved"
+
+
+def test_public_access_stats_show_only_public_purpose_codes(world, api_client, key_client):
+    make_purpose(world["city"], "stad-secret-draft", approve=False)
+    city = key_client(world["city"], Role.ANALYST)
+    city.get(RECORDS, {"dataset": world["dataset"].pk, "purpose": "stad-secret-draft"})
+    api_client.get(RECORDS, {"dataset": world["dataset"].pk, "purpose": "call-0800-spam-now"})
+    purposes = {row["purpose"] for row in api_client.get("/api/v1/public/access-stats/").json()}
+    assert purposes == {"(not public)"}
