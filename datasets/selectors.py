@@ -95,6 +95,7 @@ def records_page(
     start: datetime | None = None,
     end: datetime | None = None,
     after: tuple | None = None,
+    fields: list[str] | None = None,
     limit: int = 1000,
 ) -> RecordsPage:
     """One page of a dataset's records in (sensor or series, observed_from) order, read for a decision.
@@ -116,7 +117,11 @@ def records_page(
     if after is not None:
         records = records.filter(_after(key, after))
     granted = decision.conditions.fields
-    measures = [name for name in RECORD_MEASURE_FIELDS if granted is None or name in granted]
+    measures = [
+        name
+        for name in RECORD_MEASURE_FIELDS
+        if (granted is None or name in granted) and (not fields or name in fields)
+    ]
     values = records.order_by(key, "observed_from").values(
         "sensor_id", "series", "observed_from", "observed_to", *measures
     )[: limit + 1]
@@ -155,6 +160,12 @@ def _after(key: str, after: tuple):
 # Aggregated counts, as the counts endpoint serves them -------------------------------------------
 
 BUCKETS = {"hour": 60, "day": 24 * 60}
+
+
+def on_bucket_edge(moment: datetime, minutes: int) -> bool:
+    """Whether `moment` starts a bucket of `minutes` (buckets are aligned on UTC midnight)."""
+    utc = moment.astimezone(UTC)
+    return utc.second == 0 and utc.microsecond == 0 and (utc.hour * 60 + utc.minute) % minutes == 0
 
 
 @dataclass

@@ -33,6 +33,7 @@ HASHED_FIELDS = (
     "purpose_code",
     "purpose_holder_id",
     "dataset_ids",
+    "dataset_owners",
     "endpoint",
     "params",
     "decision",
@@ -98,6 +99,7 @@ def access_event_append(*, content: EventContent, chain: int | None = None) -> A
             "purpose_code": content.purpose_code[:80],
             "purpose_holder_id": content.purpose_holder_id,
             "dataset_ids": list(content.dataset_ids),
+            "dataset_owners": {str(pk): owner for pk, owner in sorted(content.dataset_owner_ids.items())},
             "endpoint": content.endpoint[:100],
             "params": content.params,
             "decision": content.decision,
@@ -129,26 +131,51 @@ class ChainBreak:
 
 
 def access_log_verify() -> tuple[int, list[ChainBreak]]:
-    """Walk every chain; return the number of events checked and the first break of each broken chain."""
+    """Walk every chain; return the number of events checked and the first break of each broken chain.
+
+    An event's dataset rows (what owners find their events by) must be exactly the owners its hash covers."""
     checked, breaks = 0, []
     chains = AccessEvent.objects.order_by().values_list("chain", flat=True).distinct()
     for chain in sorted(set(chains)):
-        expected_seq, prev_hash = 1, GENESIS
+        state = {"seq": 1, "prev_hash": GENESIS}
         events = AccessEvent.objects.filter(chain=chain).order_by("seq").values(*HASHED_FIELDS, "id", "hash")
-        for event in events.iterator(chunk_size=2000):
-            checked += 1
-            if event["seq"] != expected_seq:
-                if event["seq"] > expected_seq:
-                    kind = f"removed (the next event kept is seq {event['seq']})"
-                    breaks.append(ChainBreak(chain, expected_seq, None, kind))
-                else:
-                    breaks.append(ChainBreak(chain, event["seq"], event["id"], "inserted"))
-                break
-            if event["prev_hash"] != prev_hash:
-                breaks.append(ChainBreak(chain, event["seq"], event["id"], "inserted or re-linked"))
-                break
-            if event_hash(event) != event["hash"]:
-                breaks.append(ChainBreak(chain, event["seq"], event["id"], "altered"))
-                break
-            expected_seq, prev_hash = expected_seq + 1, event["hash"]
+        chunk: list[dict] = []
+        found = None
+        for event in events.iterator(chunk_size=VERIFY_CHUNK):
+            chunk.append(event)
+            if len(chunk) == VERIFY_CHUNK:
+                found = _verify_chunk(chain, chunk, state)
+                checked += len(chunk)
+                chunk = []
+                if found:
+                    break
+        if not found and chunk:
+            found = _verify_chunk(chain, chunk, state)
+            checked += len(chunk)
+        if found:
+            breaks.append(found)
     return checked, breaks
+
+
+VERIFY_CHUNK = 2000
+
+
+def _verify_chunk(chain: int, events: list[dict], state: dict) -> ChainBreak | None:
+    rows: dict[int, dict[str, int]] = {}
+    for event_id, dataset_id, owner_id in AccessEventDataset.objects.filter(
+        event_id__in=[event["id"] for event in events]
+    ).values_list("event_id", "dataset_id", "owner_id"):
+        rows.setdefault(event_id, {})[str(dataset_id)] = owner_id
+    for event in events:
+        if event["seq"] != state["seq"]:
+            if event["seq"] > state["seq"]:
+                return ChainBreak(chain, state["seq"], None, f"removed (the next event kept is seq {event['seq']})")
+            return ChainBreak(chain, event["seq"], event["id"], "inserted")
+        if event["prev_hash"] != state["prev_hash"]:
+            return ChainBreak(chain, event["seq"], event["id"], "inserted or re-linked")
+        if event_hash(event) != event["hash"]:
+            return ChainBreak(chain, event["seq"], event["id"], "altered")
+        if rows.get(event["id"], {}) != event["dataset_owners"]:
+            return ChainBreak(chain, event["seq"], event["id"], "dataset rows altered, removed or added")
+        state["seq"], state["prev_hash"] = state["seq"] + 1, event["hash"]
+    return None

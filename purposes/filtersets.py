@@ -17,6 +17,8 @@ class PurposeFilterSet(django_filters.FilterSet):
 
 
 class GrantFilterSet(django_filters.FilterSet):
+    # A number, not a choice of datasets: another organisation's dataset answers like a missing one.
+    dataset = django_filters.NumberFilter(field_name="dataset_id")
     purpose = django_filters.CharFilter(field_name="purpose__code")
     grantee = django_filters.CharFilter(field_name="grantee__slug")
     level = django_filters.ChoiceFilter(choices=AccessLevel.choices)

@@ -22,7 +22,8 @@ class PurposeBoundManager(models.Manager):
     def for_decision(self, decision: AccessDecision) -> models.QuerySet:
         if not isinstance(decision, AccessDecision) or decision._token is not DECISION_TOKEN:
             raise UnguardedRead("Only an AccessDecision from purposes.services.access_decide opens this table.")
-        return super().get_queryset()
+        # Only the datasets the decision covers, whatever the selector filters next.
+        return super().get_queryset().filter(dataset_id__in=decision.dataset_ids)
 
     def unguarded(self, reason: str) -> models.QuerySet:
         if reason not in UNGUARDED_REASONS:

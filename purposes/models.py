@@ -237,6 +237,7 @@ class AccessEvent(models.Model):
     purpose_code = models.CharField(max_length=80, blank=True)
     purpose_holder_id = models.BigIntegerField(null=True)
     dataset_ids = models.JSONField(default=list)
+    dataset_owners = models.JSONField(default=dict, help_text="{dataset id: owner id}; its rows in AccessEventDataset.")
     endpoint = models.CharField(max_length=100)
     params = models.JSONField(default=dict)
     decision = models.CharField(max_length=8, choices=Decision.choices)

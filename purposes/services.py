@@ -4,6 +4,7 @@ Every rule of purpose binding is decided here; the API layer only parses input a
 errors (`PurposeRuleBroken`, `AccessRefused`) to problem+json.
 """
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -31,6 +32,9 @@ from purposes.models import (
 )
 
 DECLARING_ROLES = frozenset({Role.ADMIN, Role.DATA_STEWARD, Role.PRIVACY_OFFICER})
+# Who reads data for an organisation: not its integrators (machines that send data in).
+READING_ROLES = frozenset({Role.ADMIN, Role.DATA_STEWARD, Role.PRIVACY_OFFICER, Role.ANALYST})
+PURPOSE_CODE = re.compile(r"^[-a-zA-Z0-9_]{1,80}$")
 APPROVING_ROLES = frozenset({Role.PRIVACY_OFFICER})
 GRANTING_ROLES = frozenset({Role.DATA_STEWARD})
 ASSESSING_ROLES = frozenset({Role.PRIVACY_OFFICER})
@@ -124,7 +128,9 @@ def purpose_update(*, caller: Caller, purpose: Purpose, **changes) -> Purpose:
     changes.pop("code", None)
     if "dpia_status" in changes and changes["dpia_status"] != purpose.dpia_status:
         _require_dpia_recorder(caller, purpose.holder_id)
-    if purpose.status == PurposeStatus.APPROVED:
+    # Once approved, what was approved stays: withdrawn and re-approved, it would carry grants, assessments
+    # and collected data over to a purpose nobody assessed. A changed purpose is a new code.
+    if purpose.status == PurposeStatus.APPROVED or purpose.decisions.exists():
         frozen = sorted(
             name
             for name, value in changes.items()
@@ -132,8 +138,8 @@ def purpose_update(*, caller: Caller, purpose: Purpose, **changes) -> Purpose:
         )
         if frozen:
             raise PurposeRuleBroken(
-                f"The purpose is approved: {', '.join(frozen)} cannot change. Withdraw it, change it, and have it "
-                "approved again.",
+                f"The purpose was approved as it is: {', '.join(frozen)} cannot change. Declare a new purpose "
+                "(a new code) for another use; grants and assessments do not carry over.",
                 code="purpose_approved",
                 pointer=f"/{frozen[0]}",
                 status=409,
@@ -427,10 +433,19 @@ def access_decide(
         raise AccessRefused("purpose_missing", context=context)
     if not dataset_ids:
         raise AccessRefused("no_grant", context=context, dataset="(none named)", purpose=purpose_code)
+    if not PURPOSE_CODE.match(purpose_code):
+        raise AccessRefused("purpose_unknown", context=context, purpose=purpose_code[:80].replace("\x00", ""))
     purpose = Purpose.objects.select_related("holder").filter(code=purpose_code).first()
-    member_of_holder = purpose is not None and caller.role_in(purpose.holder_id) is not None
+    member_of_holder = purpose is not None and caller.role_in(purpose.holder_id) in READING_ROLES
     # A purpose that is not in force is public by no endpoint: to others it is unknown.
-    if purpose is None or not (member_of_holder or purpose.in_force_at(at) or purpose.status == "withdrawn"):
+    was_public = purpose is not None and (
+        purpose.in_force_at(at)
+        or (
+            purpose.status == PurposeStatus.WITHDRAWN
+            and (not purpose.dpia_required or purpose.dpia_status == "approved")
+        )
+    )
+    if purpose is None or not (member_of_holder or was_public):
         raise AccessRefused("purpose_unknown", context=context, purpose=purpose_code)
     context["purpose_holder_id"] = purpose.holder_id
     if not purpose.in_force_at(at):
@@ -455,11 +470,12 @@ def access_decide(
     found = list(found.values_list("pk", "owner_id", "collected"))
     owners = {pk: owner_id for pk, owner_id, _ in found}
     context["dataset_owner_ids"] = owners
+    if caller.api_key is not None:
+        # A key limited to purposes acts under those only: its own organisation's, and open ones alike.
+        limits = set(ApiKeyPurpose.objects.filter(api_key=caller.api_key).values_list("purpose_id", flat=True))
+        if limits and purpose.pk not in limits:
+            raise AccessRefused("key_not_for_purpose", context=context, purpose=purpose.code)
     if member_of_holder:
-        if caller.api_key is not None:
-            limits = set(ApiKeyPurpose.objects.filter(api_key=caller.api_key).values_list("purpose_id", flat=True))
-            if limits and purpose.pk not in limits:
-                raise AccessRefused("key_not_for_purpose", context=context, purpose=purpose.code)
         context["acting_for_id"], context["acting_for_slug"] = purpose.holder_id, purpose.holder.slug
         collected = {pk for pk, owner_id, is_collected in found if is_collected and owner_id == purpose.holder_id}
     else:

@@ -17,6 +17,7 @@ from datasets import selectors
 from datasets.models import Dataset
 
 MAX_PAGE_SIZE = 10_000
+CURSOR_NOT_OURS = "Not a cursor of this endpoint: take `next` from the previous page."
 
 
 class RecordQuerySerializer(serializers.Serializer):
@@ -53,9 +54,9 @@ class RecordQuerySerializer(serializers.Serializer):
         except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
             at, key = None, None
         if at is None or at.tzinfo is None or not isinstance(key, int | str) or isinstance(key, bool):
-            raise serializers.ValidationError("Not a cursor of this endpoint: take `next` from the previous page.")
-        if isinstance(key, int) and not 0 < key < 2**62:
-            raise serializers.ValidationError("Not a cursor of this endpoint: take `next` from the previous page.")
+            raise serializers.ValidationError(CURSOR_NOT_OURS)
+        if isinstance(key, int) and not 0 < key < 2**62 or isinstance(key, str) and len(key) > 100:
+            raise serializers.ValidationError(CURSOR_NOT_OURS)
         return (key, at)
 
     def validate(self, attrs):
@@ -116,13 +117,17 @@ class RecordListView(PurposeBoundAPIView):
     def get(self, request):
         query = self.query
         dataset = Dataset.objects.select_related("schema_version").get(pk=query["dataset"])
+        after = query.get("cursor")
+        if after is not None and isinstance(after[0], int) != (dataset.schema_version.subject == "sensor"):
+            raise serializers.ValidationError({"cursor": CURSOR_NOT_OURS})
         page = selectors.records_page(
             decision=self.decision,
             dataset=dataset,
             sensor_ids=query.get("sensor"),
             start=query.get("from"),
             end=query.get("to"),
-            after=query.get("cursor"),
+            after=after,
+            fields=query.get("fields"),
             limit=query["page_size"],
         )
         self.guard_state.rows, self.guard_state.cells = len(page.rows), page.cells
@@ -146,6 +151,14 @@ class CountQuerySerializer(serializers.Serializer):
     def validate(self, attrs):
         if attrs.get("from") and attrs.get("to") and attrs["to"] <= attrs["from"]:
             raise serializers.ValidationError({"to": "Must be after `from`."})
+        # A bucket is a bucket: a range that cuts one would make a cell finer than the bucket asked for.
+        minutes = selectors.BUCKETS[attrs["bucket"]]
+        for name in ("from", "to"):
+            moment = attrs.get(name)
+            if moment is not None and not selectors.on_bucket_edge(moment, minutes):
+                raise serializers.ValidationError(
+                    {name: f"Must start a {attrs['bucket']} (UTC), e.g. 2026-01-05T00:00Z."}
+                )
         return attrs
 
 

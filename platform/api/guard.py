@@ -36,14 +36,19 @@ def declared_purpose(request) -> str:
     return header or parameter
 
 
+def loggable(text: str, limit: int) -> str:
+    """Text as the log keeps it: bounded, and without NUL (which neither text nor JSON columns take)."""
+    return text[:limit].replace("\x00", "\ufffd")
+
+
 def normalised_params(request) -> dict:
     """The query, as logged: sorted, purpose aside, bounded in size."""
     params = {}
     for name in sorted(request.query_params)[:MAX_LOGGED_PARAMS]:
         if name == PURPOSE_PARAMETER:
             continue
-        values = [value[:MAX_LOGGED_VALUE] for value in request.query_params.getlist(name)[:20]]
-        params[name[:60]] = values[0] if len(values) == 1 else values
+        values = [loggable(value, MAX_LOGGED_VALUE) for value in request.query_params.getlist(name)[:20]]
+        params[loggable(name, 60)] = values[0] if len(values) == 1 else values
     return params
 
 
@@ -126,7 +131,7 @@ def guard_finalize(view, request, response):
                 ),
                 organisation_id=state.acting_for_id,
                 organisation_slug=slug or "",
-                purpose_code=state.purpose_code,
+                purpose_code=loggable(state.purpose_code, 80),
                 purpose_holder_id=state.purpose_holder_id,
                 dataset_ids=state.dataset_ids,
                 dataset_owner_ids=owners,

@@ -43,3 +43,16 @@ class IsAuthenticatedCaller(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return caller_of(request).is_authenticated
+
+
+class ReadsDataOrAnonymous(BasePermission):
+    """For purpose-bound data: callers of no organisation (open grants only), or with a role that reads data."""
+
+    message = "Your role sends data in; it does not read data. Use a key or account of an analyst or steward."
+
+    def has_permission(self, request, view) -> bool:
+        from purposes.services import READING_ROLES
+
+        caller = caller_of(request)
+        # No organisation at all: like an anonymous caller, open grants only.
+        return not caller.roles or caller.has_role(READING_ROLES)

@@ -36,7 +36,7 @@ from rest_framework.views import APIView
 from api import guard as purpose_guard
 from api.caller import caller_of
 from api.checks import is_purpose_bound
-from api.permissions import HasOrganisationRole, IsAuthenticatedCaller, required_roles
+from api.permissions import HasOrganisationRole, IsAuthenticatedCaller, ReadsDataOrAnonymous, required_roles
 
 GUARD_KINDS = frozenset({"organisation", "public", "caller", "purpose"})
 # What a function view may declare with `guard_declared`: `organisation` and `purpose` are enforced by
@@ -426,7 +426,9 @@ class PurposeBoundMixin(GuardDeclared):
 
     guard = "purpose"
     access_level: str | None = None  # "records" or "aggregate"
-    permission_classes = [AllowAny]  # the guard decides; anonymous callers may use an open grant
+    # Anonymous callers may use an open grant; a signed-in caller or key needs a role that reads data
+    # somewhere (integrators send data in, they do not read it back). The guard decides the rest.
+    permission_classes = [ReadsDataOrAnonymous]
     decision = None
 
     def guard_target(self, request) -> dict:
@@ -436,6 +438,9 @@ class PurposeBoundMixin(GuardDeclared):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        method = request.method.lower()
+        if method == "options" or method not in self.http_method_names or not hasattr(self, method):
+            return  # metadata, or a 405: nothing is read, so nothing is decided
         purpose_guard.guard_initial(self, request)
 
     def handle_exception(self, exc):

@@ -1,5 +1,7 @@
 """Serializers for purposes, approvals, assessments, grants, access events and the public views of them."""
 
+import math
+
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -21,9 +23,19 @@ KPI_SCOPES = ["technology", "application"]
 RECORD_MEASURE_FIELDS = ["count_in", "count_out", "count", "gauge", "data"]
 
 
+class FiniteFloatField(serializers.FloatField):
+    """A float that JSON can hold: no NaN or Infinity."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("invalid")
+        return value
+
+
 class KpiMeasurementSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
-    value = serializers.FloatField()
+    value = FiniteFloatField()
     note = serializers.CharField(max_length=300, required=False, allow_blank=True)
 
 
@@ -32,7 +44,7 @@ class KpiSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=KPI_KINDS, help_text="Output (what is delivered) or outcome (effect).")
     scope = serializers.ChoiceField(choices=KPI_SCOPES, help_text="About the technology or its application.")
     unit = serializers.CharField(max_length=60)
-    target = serializers.FloatField(required=False, allow_null=True)
+    target = FiniteFloatField(required=False, allow_null=True)
     measurements = KpiMeasurementSerializer(many=True, required=False, max_length=1000)
 
 

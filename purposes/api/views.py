@@ -26,6 +26,7 @@ from purposes.filtersets import AccessEventFilterSet, GrantFilterSet, PurposeFil
 from purposes.models import AccessEvent, CompatibilityAssessment, Grant, Purpose
 
 TAG = "purposes"
+PURPOSE_CODE_PATTERN = r"[-a-zA-Z0-9_]+"
 OWNER_LOG_ROLES = frozenset({Role.ADMIN, Role.DATA_STEWARD, Role.PRIVACY_OFFICER})
 OFFICER_LOG_ROLES = frozenset({Role.PRIVACY_OFFICER})
 
@@ -61,6 +62,7 @@ class PurposeViewSet(
     serializer_class = PurposeSerializer
     filterset_class = PurposeFilterSet
     lookup_field = "code"
+    lookup_value_regex = PURPOSE_CODE_PATTERN
     action_roles = {
         "read": ANY_MEMBER,
         "write": services.DECLARING_ROLES,
@@ -217,6 +219,7 @@ class PublicPurposeViewSet(PublicReadOnlyViewSet):
     serializer_class = PublicPurposeSerializer
     filterset_class = PurposeFilterSet
     lookup_field = "code"
+    lookup_value_regex = PURPOSE_CODE_PATTERN
 
     def safely_get_queryset(self, queryset):
         return queryset.filter(selectors.in_force_q(timezone.now()))

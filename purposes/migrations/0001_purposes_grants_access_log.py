@@ -30,6 +30,7 @@ class Migration(migrations.Migration):
                 ('purpose_code', models.CharField(blank=True, max_length=80)),
                 ('purpose_holder_id', models.BigIntegerField(null=True)),
                 ('dataset_ids', models.JSONField(default=list)),
+                ('dataset_owners', models.JSONField(default=dict, help_text='{dataset id: owner id}; its rows in AccessEventDataset.')),
                 ('endpoint', models.CharField(max_length=100)),
                 ('params', models.JSONField(default=dict)),
                 ('decision', models.CharField(choices=[('allowed', 'Allowed'), ('refused', 'Refused')], max_length=8)),

@@ -114,9 +114,10 @@ def test_an_inserted_event_is_named():
     forged.update(id=None, seq=2, rows=0, prev_hash=events[0].hash)
     forged["hash"] = event_hash(forged)
     forged.pop("id")
-    AccessEvent.objects.create(**forged)
+    slipped_in = AccessEvent.objects.create(**forged)
     _, breaks = access_log_verify()
-    assert breaks and breaks[0].seq == 3 and breaks[0].kind in {"altered", "inserted or re-linked"}
+    # the forger has no dataset rows to match (they are append-only too), or the next event's link breaks
+    assert breaks[0].event_id == slipped_in.pk or (breaks[0].seq, breaks[0].kind) == (3, "inserted or re-linked")
 
 
 def test_chains_verify_independently():
@@ -164,3 +165,20 @@ def test_atomic_requests_would_fold_the_event_into_the_request_and_is_refused(se
     assert check_access_log_outside_requests() == []
     settings.DATABASES = {**settings.DATABASES, "default": {**settings.DATABASES["default"], "ATOMIC_REQUESTS": True}}
     assert [message.id for message in check_access_log_outside_requests()] == ["api.E004"]
+
+
+def test_removed_dataset_rows_are_named():
+    events = append(2)
+    superuser_sql("DELETE FROM purposes_accesseventdataset WHERE event_id = %s", [events[1].pk])
+    _, breaks = access_log_verify()
+    assert [(b.seq, b.kind) for b in breaks] == [(2, "dataset rows altered, removed or added")]
+
+
+def test_a_long_chain_verifies_across_chunks(monkeypatch):
+    from purposes import access_log
+
+    monkeypatch.setattr(access_log, "VERIFY_CHUNK", 3)
+    events = append(8)
+    assert access_log_verify() == (8, [])
+    superuser_sql("UPDATE purposes_accessevent SET rows = 5 WHERE id = %s", [events[6].pk])
+    assert [(b.seq, b.kind) for b in access_log_verify()[1]] == [(7, "altered")]
