@@ -66,17 +66,48 @@ RECORD_MEASURE_FIELDS = ("count_in", "count_out", "count", "gauge", "data")
 SUPPRESSIBLE = ("count_in", "count_out", "count")
 
 
-def suppress_small(row: dict, k: int) -> list[str]:
-    """Withhold a row's counts when any of them counts from 1 to k - 1 persons; zero identifies no one.
+@dataclass(frozen=True)
+class PersonFields:
+    """Where a schema's records hold numbers of persons: typed columns, and keys of `data`."""
 
-    All of the row's counts go together: in + out = total, so withholding one alone could be undone by
-    subtraction. Returns the names withheld (the row's `suppressed`)."""
-    present = [name for name in SUPPRESSIBLE if row.get(name) is not None]
-    if not any(0 < row[name] < k for name in present):
+    columns: frozenset[str]
+    data_keys: frozenset[str]
+
+
+def person_fields(schema_version) -> PersonFields:
+    """From the schema's measures (unit `persons`; a mean is not a count of anyone) and derived columns."""
+    columns, keys, names = set(), set(), set()
+    for measure in schema_version.measures:
+        if measure.get("unit") != "persons" or measure["name"].startswith("mean_"):
+            continue
+        names.add(measure["name"])
+        if measure.get("column"):
+            columns.add(measure["column"])
+        else:
+            keys.add(measure["name"])
+    for column, sources in (schema_version.derived_columns or {}).items():
+        if set(sources) & names:
+            columns.add(column)
+    return PersonFields(frozenset(columns), frozenset(keys))
+
+
+def suppress_small(row: dict, k: int, persons: PersonFields) -> list[str]:
+    """Withhold a row's numbers of persons when any of them is from 1 to k - 1; zero identifies no one.
+
+    All of them go together (in + out = total; the distance bands add up to the count), so withholding
+    one alone could be undone by subtraction. Returns the names withheld (`data.<key>` for keys of
+    `data`), the row's `suppressed`."""
+    data = row.get("data") if isinstance(row.get("data"), dict) else {}
+    columns = [name for name in sorted(persons.columns) if isinstance(row.get(name), int | float)]
+    keys = [key for key in sorted(persons.data_keys) if isinstance(data.get(key), int | float)]
+    values = [row[name] for name in columns] + [data[key] for key in keys]
+    if not any(0 < value < k for value in values):
         return []
-    for name in present:
+    for name in columns:
         row[name] = None
-    return present
+    if keys:
+        row["data"] = {**data, **dict.fromkeys(keys)}
+    return columns + [f"data.{key}" for key in keys]
 
 
 @dataclass
@@ -125,7 +156,7 @@ def records_page(
     values = records.order_by(key, "observed_from").values(
         "sensor_id", "series", "observed_from", "observed_to", *measures
     )[: limit + 1]
-    rows, k = [], decision.conditions.k
+    rows, k, persons = [], decision.conditions.k, person_fields(dataset.schema_version)
     for record in values:
         row = {
             "sensor": record["sensor_id"],
@@ -134,7 +165,7 @@ def records_page(
             "observed_to": record["observed_to"],
         }
         row.update((name, record[name]) for name in measures)
-        row["suppressed"] = suppress_small(row, k)
+        row["suppressed"] = suppress_small(row, k, persons)
         rows.append(row)
     more = len(rows) > limit
     rows = rows[:limit]
@@ -207,11 +238,11 @@ def counts_aggregate(
     )
     cells = list(cells)
     truncated = len(cells) > limit
-    rows, k = [], decision.conditions.k
+    rows, k, persons = [], decision.conditions.k, person_fields(dataset.schema_version)
     for cell in cells[:limit]:
         row = {"bucket": cell["period"], by: cell[group], "records": cell["records"]}
         row.update((name, cell[name]) for name in SUPPRESSIBLE)
-        row["suppressed"] = suppress_small(row, k)
+        row["suppressed"] = suppress_small(row, k, persons)
         rows.append(row)
     suppressed = sum(len(row["suppressed"]) for row in rows)
     return CountCells(rows=rows, cells=3 * len(rows), cells_suppressed=suppressed, truncated=truncated)

@@ -59,7 +59,7 @@ def test_the_owner_reads_its_records_under_a_collection_purpose(world, city_clie
     # a row with a count from 1 to k - 1 (k = 10) is withheld whole, and says so; zero reveals no one
     assert (rows[0]["count_in"], rows[0]["count_out"], rows[0]["suppressed"]) == (0, 12, [])
     assert (rows[1]["count_in"], rows[1]["count_out"], rows[1]["count"]) == (None, None, None)
-    assert rows[1]["suppressed"] == ["count_in", "count_out", "count"]
+    assert rows[1]["suppressed"] == ["count", "count_in", "count_out"]
     assert (rows[2]["count_in"], rows[2]["count"]) == (10, 22)
 
 
@@ -401,10 +401,60 @@ def test_a_withheld_count_cannot_be_recovered_from_the_others_in_its_row(world, 
         if row["suppressed"]:
             # in, out and total are withheld together: no subtraction gives one back
             assert (row["count_in"], row["count_out"], row["count"]) == (None, None, None), row
-            assert sorted(row["suppressed"]) == ["count", "count_in", "count_out"]
+            assert row["suppressed"] == ["count", "count_in", "count_out"]
 
 
 def test_early_refusals_name_the_organisation_the_caller_acts_for(world, city_client):
     read(city_client, world["dataset"])
     event = AccessEvent.objects.get()
     assert (event.reason, event.organisation_slug) == ("purpose_missing", "stad")
+
+
+@pytest.mark.parametrize(
+    ("schema", "record", "withheld"),
+    [
+        # persons in `data`, and the total derived from them, go together
+        (
+            "distance-keeping",
+            {"count_within_1_5m": 2, "count_1_5m_to_3m": 20, "count_beyond_3m": 30},
+            ["count", "data.count_1_5m_to_3m", "data.count_beyond_3m", "data.count_within_1_5m"],
+        ),
+        # a gauge of persons (occupancy) is a number of persons too
+        ("area-occupancy", {"occupancy": 3}, ["gauge"]),
+    ],
+)
+def test_every_number_of_persons_the_schema_declares_is_suppressed(world, city_client, schema, record, withheld):
+    from tests.datasets.conftest import make_dataset
+
+    dataset = make_dataset(world["city"], code=schema, sensors=[world["gate"]])
+    dataset.collection_purposes.set([world["safety"]])
+    start = {"sensor": "gate-1", "observed_from": "2026-01-05T10:00:00Z", "observed_to": "2026-01-05T10:05:00Z"}
+    if schema == "area-occupancy":
+        start = {"sensor": "gate-1", "observed_at": "2026-01-05T10:00:00Z"}
+    dataset_services.records_ingest(
+        caller=as_role(world["city"], Role.INTEGRATOR),
+        dataset=dataset,
+        body=orjson.dumps({"records": [{**start, **record}]}),
+        content_type="application/json",
+    )
+    row = read(city_client, dataset, "stad-crowd-safety").json()["results"][0]
+    assert row["suppressed"] == withheld
+    assert all(value is None for key, value in (row.get("data") or {}).items() if f"data.{key}" in withheld)
+    assert all(row[name] is None for name in withheld if not name.startswith("data."))
+
+
+def test_counts_of_things_other_than_persons_are_not_suppressed(world, city_client):
+    from tests.datasets.conftest import make_dataset
+
+    dataset = make_dataset(world["city"], code="sound-anomaly", sensors=[world["gate"]])
+    dataset.collection_purposes.set([world["safety"]])
+    record = {"sensor": "gate-1", "observed_from": "2026-01-05T10:00:00Z", "observed_to": "2026-01-05T10:05:00Z",
+              "level_laeq_db": 61.5, "level_max_db": 80.0, "anomaly_count": 2}  # fmt: skip
+    dataset_services.records_ingest(
+        caller=as_role(world["city"], Role.INTEGRATOR),
+        dataset=dataset,
+        body=orjson.dumps({"records": [record]}),
+        content_type="application/json",
+    )
+    row = read(city_client, dataset, "stad-crowd-safety").json()["results"][0]
+    assert (row["count"], row["suppressed"]) == (2, [])
