@@ -132,9 +132,9 @@ def sql_pages(dataset: Dataset, sensor_ids: list[int], n: int, page: int) -> lis
             started = time.perf_counter()
             cursor.execute(
                 "SELECT sensor_id, series, observed_from, observed_to, count_in, count_out, count, gauge, data "
-                "FROM datasets_record WHERE dataset_id = %s AND sensor_id = ANY(%s) "
+                "FROM datasets_record WHERE dataset_id = %s AND sensor_id = %s "
                 "ORDER BY sensor_id, observed_from LIMIT %s",
-                [dataset.pk, [sensor], page + 1],
+                [dataset.pk, sensor, page + 1],
             )
             cursor.fetchall()
             times.append((time.perf_counter() - started) * 1000)

@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 
 import orjson
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from api.locks import LockNamespace, advisory_xact_lock
 from purposes.models import AccessEvent, AccessEventDataset
@@ -85,7 +86,9 @@ def access_event_append(*, content: EventContent, chain: int | None = None) -> A
     chain = random.randrange(settings.ACCESS_LOG_CHAINS) if chain is None else chain  # noqa: S311 (sharding)
     with transaction.atomic():
         advisory_xact_lock(LockNamespace.ACCESS_LOG, chain)
-        head = AccessEvent.objects.filter(chain=chain).order_by("-seq").values_list("seq", "hash").first()
+        with connection.cursor() as cursor:
+            cursor.execute(HEAD, [chain])
+            head = cursor.fetchone()
         seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
         at = timezone.now()
         fields = {
@@ -110,12 +113,44 @@ def access_event_append(*, content: EventContent, chain: int | None = None) -> A
             "cells_suppressed": content.cells_suppressed,
             "prev_hash": prev_hash,
         }
-        event = AccessEvent.objects.create(**fields, hash=event_hash(fields))
-        AccessEventDataset.objects.bulk_create(
-            AccessEventDataset(event=event, dataset_id=dataset_id, owner_id=owner_id, at=at)
-            for dataset_id, owner_id in content.dataset_owner_ids.items()
-        )
+        event = AccessEvent(**fields, hash=event_hash(fields))
+        if connection.vendor == "postgresql":
+            _insert_postgresql(event, content.dataset_owner_ids)
+        else:
+            event.save(force_insert=True)
+            AccessEventDataset.objects.bulk_create(
+                AccessEventDataset(event=event, dataset_id=dataset_id, owner_id=owner_id, at=at)
+                for dataset_id, owner_id in content.dataset_owner_ids.items()
+            )
     return event
+
+
+EVENT_COLUMNS = [*HASHED_FIELDS, "hash"]
+HEAD = "SELECT seq, hash FROM purposes_accessevent WHERE chain = %s ORDER BY seq DESC LIMIT 1"
+# The event and its dataset rows in one statement (a data-modifying CTE always runs, rows or none):
+# one round trip, and no ORM compilation on the path every guarded request takes.
+INSERT_POSTGRESQL = f"""
+WITH event AS (
+    INSERT INTO purposes_accessevent ({", ".join(EVENT_COLUMNS)})
+    VALUES ({", ".join(["%s"] * len(EVENT_COLUMNS))})
+    RETURNING id, at
+), rows AS (
+    INSERT INTO purposes_accesseventdataset (event_id, dataset_id, owner_id, at)
+    SELECT event.id, d.dataset_id, d.owner_id, event.at
+    FROM event, unnest(%s::bigint[], %s::bigint[]) AS d(dataset_id, owner_id)
+)
+SELECT id FROM event
+"""  # noqa: S608 (column names are this module's constants)
+
+
+def _insert_postgresql(event: AccessEvent, owners: dict) -> None:
+    values = []
+    for name in EVENT_COLUMNS:
+        value = getattr(event, name)
+        values.append(Jsonb(value) if name in ("dataset_ids", "dataset_owners", "params") else value)
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_POSTGRESQL, [*values, list(owners), list(owners.values())])
+        event.pk = cursor.fetchone()[0]
 
 
 @dataclass(frozen=True)
