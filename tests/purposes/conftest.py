@@ -92,3 +92,14 @@ def world(db):
         content_type="application/json",
     )
     return {"city": city, "police": police, "lab": lab, "gate": gate, "safety": safety, "dataset": dataset}
+
+
+@pytest.fixture
+def open_research(world):
+    """An open grant: the city's research purpose gives anyone the dataset's aggregates."""
+    research = make_purpose(
+        world["city"], "stad-open-research", levels=("aggregate",), category=PurposeCategory.RESEARCH
+    )
+    world["dataset"].collection_purposes.add(research)
+    grant(world["dataset"], research, None, AccessLevel.AGGREGATE)
+    return research

@@ -159,11 +159,14 @@ def test_concurrent_appends_keep_every_chain_whole(settings):
         assert seqs == list(range(1, count + 1))
 
 
-def test_atomic_requests_would_fold_the_event_into_the_request_and_is_refused(settings):
+def test_atomic_requests_would_fold_the_event_into_the_request_and_is_refused(monkeypatch):
+    from django.conf import settings
+
     from api.checks import check_access_log_outside_requests
 
     assert check_access_log_outside_requests() == []
-    settings.DATABASES = {**settings.DATABASES, "default": {**settings.DATABASES["default"], "ATOMIC_REQUESTS": True}}
+    atomic = {**settings.DATABASES, "default": {**settings.DATABASES["default"], "ATOMIC_REQUESTS": True}}
+    monkeypatch.setattr(settings, "DATABASES", atomic)  # read by the check only: no connection is remade
     assert [message.id for message in check_access_log_outside_requests()] == ["api.E004"]
 
 

@@ -262,16 +262,6 @@ def test_every_reason_is_documented(world):
 # Open data -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def open_research(world):
-    research = make_purpose(
-        world["city"], "stad-open-research", levels=("aggregate",), category=PurposeCategory.RESEARCH
-    )
-    world["dataset"].collection_purposes.add(research)
-    grant(world["dataset"], research, None, AccessLevel.AGGREGATE)
-    return research
-
-
 def test_anonymous_callers_use_an_open_grant_with_its_purpose_declared(world, open_research):
     decision = services.access_decide(
         caller=ANONYMOUS,

@@ -13,16 +13,6 @@ from tests.purposes.conftest import RECORDS, as_role, assess, grant, make_purpos
 COUNTS = "/api/v1/aggregates/counts/"
 
 
-@pytest.fixture
-def open_research(world):
-    research = make_purpose(
-        world["city"], "stad-open-research", levels=("aggregate",), category=PurposeCategory.RESEARCH
-    )
-    world["dataset"].collection_purposes.add(research)
-    grant(world["dataset"], research, None, AccessLevel.AGGREGATE)
-    return research
-
-
 def test_a_key_limited_to_purposes_cannot_use_another_organisations_open_grant(world, open_research, key_client):
     own = make_purpose(world["police"], "politie-orde", category=PurposeCategory.PUBLIC_ORDER)
     client = key_client(world["police"], Role.ANALYST)
