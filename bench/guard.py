@@ -17,7 +17,7 @@ import multiprocessing
 import statistics
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -26,15 +26,15 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from ingest import PROJECT, start_server  # noqa: E402  (sets up Django)
+from ingest import PROJECT, bench_dataset, start_server  # noqa: E402  (sets up Django)
 
 from accounts import services as accounts_services  # noqa: E402
 from accounts.models import Organisation, Role  # noqa: E402
 from accounts.selectors import Caller  # noqa: E402
-from datasets.models import Dataset, SchemaVersion  # noqa: E402
+from datasets.models import Dataset  # noqa: E402
 from purposes import access_log, services  # noqa: E402
 from purposes.models import Purpose  # noqa: E402
-from sensors.models import Sensor, SensorType  # noqa: E402
+from sensors.models import Sensor  # noqa: E402
 
 PURPOSE = "bench-crowd-safety"
 
@@ -45,24 +45,8 @@ def setup(records: int, sensors: int) -> tuple[Dataset, str, list[int]]:
         slug="bench-guard-city", defaults={"name": "Bench Guard City", "kind": "municipality"}
     )
     dataset = Dataset.objects.filter(owner=city).first()
-    lidar = SensorType.objects.get(code="lidar-counter")
     if dataset is None:
-        Sensor.objects.bulk_create(
-            Sensor(controller=city, operator=city, sensor_type=lidar, reference=f"guard-{n:04d}", name=f"Guard {n}",
-                   latitude=52.0, longitude=5.0, personal_data_at_edge=False, status="active",
-                   installed_at=date(2024, 1, 1))
-            for n in range(sensors)
-        )  # fmt: skip
-        dataset = Dataset.objects.create(
-            owner=city,
-            schema_version=SchemaVersion.objects.get(schema__code="crowd-count-line", version="1.0.0"),
-            title="Guard bench",
-            description="Benchmark",
-            contact_point="bench@example.org",
-            access="restricted",
-            status="active",
-        )
-        dataset.sensors.set(Sensor.objects.filter(controller=city))
+        dataset = bench_dataset(city, sensors, "guard")
         per_sensor = records // sensors
         with connection.cursor() as cursor:
             # Straight into the table: the benchmark is about reading, not ingest.

@@ -37,6 +37,28 @@ from sensors.models import Sensor, SensorType  # noqa: E402
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
+def bench_dataset(city: Organisation, sensors: int, prefix: str) -> Dataset:
+    """A crowd-count-line dataset of the city, fed by `sensors` new active LiDAR counters."""
+    lidar = SensorType.objects.get(code="lidar-counter")
+    created = Sensor.objects.bulk_create(
+        Sensor(controller=city, operator=city, sensor_type=lidar, reference=f"{prefix}-{n:04d}",
+               name=f"{prefix} {n}", latitude=52.0 + n / 10_000, longitude=5.0, personal_data_at_edge=False,
+               status="active", installed_at=date(2024, 1, 1))
+        for n in range(sensors)
+    )  # fmt: skip
+    dataset = Dataset.objects.create(
+        owner=city,
+        schema_version=SchemaVersion.objects.get(schema__code="crowd-count-line", version="1.0.0"),
+        title=f"{prefix} dataset",
+        description="Benchmark",
+        contact_point="bench@example.org",
+        access="restricted",
+        status="active",
+    )
+    dataset.sensors.set(created)
+    return dataset
+
+
 def setup(sensors: int) -> tuple[Dataset, str]:
     call_command("migrate", verbosity=0)
     city, _ = Organisation.objects.get_or_create(
@@ -45,23 +67,7 @@ def setup(sensors: int) -> tuple[Dataset, str]:
     Record.objects.unguarded("integrity").filter(dataset__owner=city).delete()
     Dataset.objects.filter(owner=city).delete()
     Sensor.objects.filter(controller=city).delete()
-    lidar = SensorType.objects.get(code="lidar-counter")
-    created = Sensor.objects.bulk_create(
-        Sensor(controller=city, operator=city, sensor_type=lidar, reference=f"bench-{n:04d}", name=f"Bench {n}",
-               latitude=52.0 + n / 10_000, longitude=5.0, personal_data_at_edge=False, status="active",
-               installed_at=date(2024, 1, 1))
-        for n in range(sensors)
-    )  # fmt: skip
-    dataset = Dataset.objects.create(
-        owner=city,
-        schema_version=SchemaVersion.objects.get(schema__code="crowd-count-line", version="1.0.0"),
-        title="Bench",
-        description="Benchmark",
-        contact_point="bench@example.org",
-        access="restricted",
-        status="active",
-    )
-    dataset.sensors.set(created)
+    dataset = bench_dataset(city, sensors, "bench")
     _, key = accounts_services.api_key_create(organisation=city, name="bench", role=Role.INTEGRATOR)
     return dataset, key
 

@@ -135,10 +135,8 @@ def records_page(
     reads no more rows than it returns, however deep. The decision's conditions are applied: fields it
     does not grant are left out, and counts below its k are suppressed (null, and named in `suppressed`).
     """
-    if not decision.covers(dataset.pk):
-        raise UnguardedRead(f"The decision does not cover dataset {dataset.pk}.")
     key = "sensor_id" if dataset.schema_version.subject == "sensor" else "series"
-    records = Record.objects.for_decision(decision).filter(dataset_id=dataset.pk)
+    records = _read(Record, decision, dataset)
     if sensor_ids:
         records = records.filter(sensor_id__in=sensor_ids)
     if start is not None:
@@ -169,13 +167,24 @@ def records_page(
         rows.append(row)
     more = len(rows) > limit
     rows = rows[:limit]
-    cells = len(rows) * len(measures)
-    suppressed = sum(len(row["suppressed"]) for row in rows)
     next_after = None
     if more:
         last = rows[-1]
         next_after = (last["sensor"] if key == "sensor_id" else last["series"], last["observed_from"])
-    return RecordsPage(rows=rows, next_after=next_after, cells=cells, cells_suppressed=suppressed)
+    return RecordsPage(
+        rows=rows, next_after=next_after, cells=len(rows) * len(measures), cells_suppressed=_withheld(rows)
+    )
+
+
+def _read(model, decision: AccessDecision, dataset: Dataset):
+    """A purpose-bound table's rows of one dataset, opened by a decision that covers it."""
+    if not decision.covers(dataset.pk):
+        raise UnguardedRead(f"The decision does not cover dataset {dataset.pk}.")
+    return model.objects.for_decision(decision).filter(dataset_id=dataset.pk)
+
+
+def _withheld(rows: list[dict]) -> int:
+    return sum(len(row["suppressed"]) for row in rows)
 
 
 def _after(key: str, after: tuple):
@@ -219,9 +228,7 @@ def counts_aggregate(
 ) -> CountCells:
     """Summed counts per bucket (hour or UTC day) and per sensor or area, from the hourly rollup, read for
     a decision. Cells of fewer than k persons (in, out or total) are suppressed and flagged."""
-    if not decision.covers(dataset.pk):
-        raise UnguardedRead(f"The decision does not cover dataset {dataset.pk}.")
-    rollups = RecordRollup.objects.for_decision(decision).filter(dataset_id=dataset.pk)
+    rollups = _read(RecordRollup, decision, dataset)
     if start is not None:
         rollups = rollups.filter(bucket__gte=start)
     if end is not None:
@@ -244,5 +251,4 @@ def counts_aggregate(
         row.update((name, cell[name]) for name in SUPPRESSIBLE)
         row["suppressed"] = suppress_small(row, k, persons)
         rows.append(row)
-    suppressed = sum(len(row["suppressed"]) for row in rows)
-    return CountCells(rows=rows, cells=3 * len(rows), cells_suppressed=suppressed, truncated=truncated)
+    return CountCells(rows=rows, cells=3 * len(rows), cells_suppressed=_withheld(rows), truncated=truncated)

@@ -132,7 +132,7 @@ def ingest_operator_scope(caller: Caller, dataset: Dataset) -> set[int] | None:
     """None: the caller may push for every feeding sensor (the owner); else the operators it acts for."""
     if caller.has_role(INGEST_ROLES, organisation_id=dataset.owner_id):
         return None
-    operators = {org for org, role in caller.roles.items() if role in OPERATOR_INGEST_ROLES}
+    operators = set(caller.organisations_with(OPERATOR_INGEST_ROLES))
     feeding = set(dataset.sensors.values_list("operator_id", flat=True))
     if not operators & feeding:
         raise Forbidden(

@@ -7,6 +7,9 @@ keyword argument, and the guarded managers of purpose-bound models refuse reads 
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# What a purpose code is (a slug): the API's routes and the guard read it here.
+PURPOSE_CODE_PATTERN = r"[-a-zA-Z0-9_]{1,80}"
+
 # Every reason the guard gives, with the sentence that says what to do. Stable: clients switch on them.
 REASONS = {
     "purpose_missing": "Declare the purpose of this request: header X-Purpose: <code>, or ?purpose=<code>.",

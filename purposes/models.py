@@ -107,13 +107,21 @@ class Purpose(models.Model):
     def __str__(self) -> str:
         return self.code
 
+    @property
+    def dpia_cleared(self) -> bool:
+        """No DPIA is required, or it was approved (DPIA_CLEARED is the same in the database)."""
+        return not self.dpia_required or self.dpia_status == DpiaStatus.APPROVED
+
     def in_force_at(self, moment) -> bool:
         return (
             self.status == PurposeStatus.APPROVED
-            and (not self.dpia_required or self.dpia_status == DpiaStatus.APPROVED)
+            and self.dpia_cleared
             and self.valid_from <= moment
             and (self.valid_until is None or moment < self.valid_until)
         )
+
+
+DPIA_CLEARED = Q(dpia_required=False) | Q(dpia_status=DpiaStatus.APPROVED)
 
 
 class PurposeDecision(models.Model):

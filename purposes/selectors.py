@@ -10,14 +10,14 @@ from accounts.models import Organisation
 from accounts.selectors import Caller
 from datasets.models import Dataset
 from datasets.selectors import public_datasets
-from purposes.models import AccessEvent, AccessEventDataset, DpiaStatus, Grant, Purpose, PurposeStatus
+from purposes.models import DPIA_CLEARED, AccessEvent, AccessEventDataset, Grant, Purpose, PurposeStatus
 
 
 def in_force_q(at: datetime) -> Q:
     """The database form of Purpose.in_force_at."""
     return (
         Q(status=PurposeStatus.APPROVED)
-        & (Q(dpia_required=False) | Q(dpia_status=DpiaStatus.APPROVED))
+        & DPIA_CLEARED
         & Q(valid_from__lte=at)
         & (Q(valid_until__isnull=True) | Q(valid_until__gt=at))
     )
@@ -27,10 +27,6 @@ def live_grant_q(at: datetime, prefix: str = "") -> Q:
     return Q(**{f"{prefix}revoked_at__isnull": True, f"{prefix}valid_from__lte": at}) & (
         Q(**{f"{prefix}valid_until__isnull": True}) | Q(**{f"{prefix}valid_until__gt": at})
     )
-
-
-def purposes_in_force(*, at: datetime | None = None) -> QuerySet[Purpose]:
-    return Purpose.objects.filter(in_force_q(at or timezone.now())).select_related("holder")
 
 
 def purpose_datasets(*, purposes, at: datetime | None = None) -> dict[int, list[Dataset]]:
@@ -79,8 +75,7 @@ def sensor_purposes(*, sensor_ids, at: datetime | None = None) -> dict[int, list
 
 def access_events_visible(*, caller: Caller, owner_roles, officer_roles) -> QuerySet[AccessEvent]:
     """Events an owner sees (accesses to its datasets) and a privacy officer sees (under its purposes)."""
-    owners = [org for org, role in caller.roles.items() if role in owner_roles]
-    officers = [org for org, role in caller.roles.items() if role in officer_roles]
+    owners, officers = caller.organisations_with(owner_roles), caller.organisations_with(officer_roles)
     touched = AccessEventDataset.objects.filter(owner_id__in=owners).values("event_id")
     return AccessEvent.objects.filter(Q(pk__in=touched) | Q(purpose_holder_id__in=officers))
 
@@ -101,9 +96,9 @@ def access_stats_public() -> list[dict]:
     # Only codes of purposes that were made public (approved, with their DPIA where one is required):
     # not what a caller typed, nor another organisation's draft.
     public = set(
-        Purpose.objects.filter(status__in=[PurposeStatus.APPROVED, PurposeStatus.WITHDRAWN])
-        .filter(Q(dpia_required=False) | Q(dpia_status=DpiaStatus.APPROVED))
-        .values_list("code", flat=True)
+        Purpose.objects.filter(DPIA_CLEARED, status__in=[PurposeStatus.APPROVED, PurposeStatus.WITHDRAWN]).values_list(
+            "code", flat=True
+        )
     )
     stats: dict[tuple, dict] = {}
     for row in rows:

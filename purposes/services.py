@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import ApiKey, Organisation, Role
 from accounts.selectors import Caller
 from datasets.models import Dataset
-from purposes.decisions import AccessDecision, AccessRefused, Conditions, PurposeRuleBroken
+from purposes.decisions import PURPOSE_CODE_PATTERN, AccessDecision, AccessRefused, Conditions, PurposeRuleBroken
 from purposes.managers import DECISION_TOKEN
 from purposes.models import (
     LEVEL_RANK,
@@ -33,7 +33,7 @@ from purposes.models import (
 DECLARING_ROLES = frozenset({Role.ADMIN, Role.DATA_STEWARD, Role.PRIVACY_OFFICER})
 # Who reads data for an organisation: not its integrators (machines that send data in).
 READING_ROLES = frozenset({Role.ADMIN, Role.DATA_STEWARD, Role.PRIVACY_OFFICER, Role.ANALYST})
-PURPOSE_CODE = re.compile(r"^[-a-zA-Z0-9_]{1,80}$")
+PURPOSE_CODE = re.compile(rf"^{PURPOSE_CODE_PATTERN}$")
 APPROVING_ROLES = frozenset({Role.PRIVACY_OFFICER})
 GRANTING_ROLES = frozenset({Role.DATA_STEWARD})
 ASSESSING_ROLES = frozenset({Role.PRIVACY_OFFICER})
@@ -356,7 +356,7 @@ def api_key_purposes_set(*, caller: Caller, api_key: ApiKey, purposes: Iterable[
 def _not_in_force_why(purpose: Purpose, at: datetime) -> str:
     if purpose.status != PurposeStatus.APPROVED:
         return "not approved"
-    if purpose.dpia_required and purpose.dpia_status != DpiaStatus.APPROVED:
+    if not purpose.dpia_cleared:
         return f"its DPIA is {purpose.dpia_status}"
     if at < purpose.valid_from:
         return f"valid from {purpose.valid_from:%Y-%m-%d}"
@@ -438,11 +438,7 @@ def access_decide(
     member_of_holder = purpose is not None and caller.role_in(purpose.holder_id) in READING_ROLES
     # A purpose that is not in force is public by no endpoint: to others it is unknown.
     was_public = purpose is not None and (
-        purpose.in_force_at(at)
-        or (
-            purpose.status == PurposeStatus.WITHDRAWN
-            and (not purpose.dpia_required or purpose.dpia_status == "approved")
-        )
+        purpose.in_force_at(at) or (purpose.status == PurposeStatus.WITHDRAWN and purpose.dpia_cleared)
     )
     if purpose is None or not (member_of_holder or was_public):
         raise AccessRefused("purpose_unknown", context=context, purpose=purpose_code)

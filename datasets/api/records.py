@@ -20,18 +20,28 @@ MAX_PAGE_SIZE = 10_000
 CURSOR_NOT_OURS = "Not a cursor of this endpoint: take `next` from the previous page."
 
 
-class RecordQuerySerializer(serializers.Serializer):
-    """The records endpoint's query, declared once: the code and the OpenAPI document read it here."""
+class DataQuerySerializer(serializers.Serializer):
+    """What every data query names: one dataset and, optionally, a time range."""
 
     dataset = serializers.IntegerField(min_value=1, max_value=2**62, help_text="The dataset's id.")
+    vars()["from"] = serializers.DateTimeField(required=False, help_text="From this moment on (inclusive).")
+    to = serializers.DateTimeField(required=False, help_text="Before this moment (exclusive).")
+
+    def validate(self, attrs):
+        if attrs.get("from") and attrs.get("to") and attrs["to"] <= attrs["from"]:
+            raise serializers.ValidationError({"to": "Must be after `from`."})
+        return attrs
+
+
+class RecordQuerySerializer(DataQuerySerializer):
+    """The records endpoint's query, declared once: the code and the OpenAPI document read it here."""
+
     sensor = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**62),
         required=False,
         max_length=500,
         help_text="Only these sensors (repeat the parameter).",
     )
-    vars()["from"] = serializers.DateTimeField(required=False, help_text="Observed from this moment on (inclusive).")
-    to = serializers.DateTimeField(required=False, help_text="Observed before this moment (exclusive).")
     fields = serializers.CharField(
         required=False, max_length=200, help_text="Comma-separated measures wanted (default: all granted)."
     )
@@ -58,11 +68,6 @@ class RecordQuerySerializer(serializers.Serializer):
         if isinstance(key, int) and not 0 < key < 2**62 or isinstance(key, str) and len(key) > 100:
             raise serializers.ValidationError(CURSOR_NOT_OURS)
         return (key, at)
-
-    def validate(self, attrs):
-        if attrs.get("from") and attrs.get("to") and attrs["to"] <= attrs["from"]:
-            raise serializers.ValidationError({"to": "Must be after `from`."})
-        return attrs
 
 
 def encode_cursor(after: tuple) -> str:
@@ -130,8 +135,7 @@ class RecordListView(PurposeBoundAPIView):
             fields=query.get("fields"),
             limit=query["page_size"],
         )
-        self.guard_state.rows, self.guard_state.cells = len(page.rows), page.cells
-        self.guard_state.cells_suppressed = page.cells_suppressed
+        self.guard_state.served(rows=len(page.rows), cells=page.cells, cells_suppressed=page.cells_suppressed)
         headers, next_url = {}, None
         if page.next_after is not None:
             params = request.query_params.copy()
@@ -141,16 +145,12 @@ class RecordListView(PurposeBoundAPIView):
         return Response({"next": next_url, "results": page.rows}, headers=headers)
 
 
-class CountQuerySerializer(serializers.Serializer):
-    dataset = serializers.IntegerField(min_value=1, max_value=2**62, help_text="The dataset's id.")
+class CountQuerySerializer(DataQuerySerializer):
     bucket = serializers.ChoiceField(choices=list(selectors.BUCKETS), default="hour", help_text="hour or (UTC) day.")
     by = serializers.ChoiceField(choices=["sensor", "area"], default="sensor", help_text="Per sensor or per area.")
-    vars()["from"] = serializers.DateTimeField(required=False, help_text="Buckets from this moment on.")
-    to = serializers.DateTimeField(required=False, help_text="Buckets before this moment.")
 
     def validate(self, attrs):
-        if attrs.get("from") and attrs.get("to") and attrs["to"] <= attrs["from"]:
-            raise serializers.ValidationError({"to": "Must be after `from`."})
+        attrs = super().validate(attrs)
         # A bucket is a bucket: a range that cuts one would make a cell finer than the bucket asked for.
         minutes = selectors.BUCKETS[attrs["bucket"]]
         for name in ("from", "to"):
@@ -213,6 +213,5 @@ class CountListView(PurposeBoundAPIView):
             raise serializers.ValidationError(
                 {"from": f"More than {len(cells.rows)} cells: narrow the range with `from` and `to`."}
             )
-        self.guard_state.rows, self.guard_state.cells = len(cells.rows), cells.cells
-        self.guard_state.cells_suppressed = cells.cells_suppressed
+        self.guard_state.served(rows=len(cells.rows), cells=cells.cells, cells_suppressed=cells.cells_suppressed)
         return Response({"results": cells.rows})

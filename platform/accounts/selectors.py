@@ -33,6 +33,11 @@ class Caller:
     def role_in(self, organisation_id: int | None) -> str | None:
         return self.roles.get(organisation_id) if organisation_id is not None else None
 
+    def organisations_with(self, roles: Iterable[str]) -> frozenset[int]:
+        """The organisations in which the caller holds one of `roles`."""
+        wanted = set(roles)
+        return frozenset(org for org, role in self.roles.items() if role in wanted)
+
     def has_role(self, roles: Iterable[str], *, organisation_id: int | None = None) -> bool:
         """True when the caller holds one of `roles` in that organisation (or in any, when None)."""
         wanted = set(roles)

@@ -20,7 +20,7 @@ def sole_organisation(caller: Caller, roles, *, field: str, detail: str):
     unnamed; a 422 on `field` when there are several (or none)."""
     from accounts.models import Organisation
 
-    candidates = [org for org, role in caller.roles.items() if role in roles]
+    candidates = sorted(caller.organisations_with(roles))
     if len(candidates) != 1:
         raise ValidationError({field: detail})
     return Organisation.objects.get(pk=candidates[0])

@@ -68,6 +68,17 @@ class GuardState:
         self.cells = 0
         self.cells_suppressed = 0
 
+    def remember(self, known: dict) -> None:
+        """What the decision, or the refusal, learnt of the caller and the datasets."""
+        self.purpose_holder_id = known.get("purpose_holder_id")
+        self.acting_for_id = known.get("acting_for_id")
+        self.acting_for_slug = known.get("acting_for_slug", "")
+        self.dataset_owner_ids = known.get("dataset_owner_ids")
+
+    def served(self, *, rows: int, cells: int, cells_suppressed: int) -> None:
+        """What the view returned, for the event."""
+        self.rows, self.cells, self.cells_suppressed = rows, cells, cells_suppressed
+
 
 def guard_initial(view, request) -> None:
     """Decide after authentication, roles and throttling: the decision lands on `view.decision`."""
@@ -92,16 +103,10 @@ def guard_initial(view, request) -> None:
         )
     except AccessRefused as refused:
         state.reason = refused.reason
-        state.purpose_holder_id = refused.context.get("purpose_holder_id")
-        state.acting_for_id = refused.context.get("acting_for_id")
-        state.acting_for_slug = refused.context.get("acting_for_slug", "")
-        state.dataset_owner_ids = refused.context.get("dataset_owner_ids")
+        state.remember(refused.context)
         raise
     state.decision = view.decision
-    state.purpose_holder_id = view.decision.purpose_holder_id
-    state.acting_for_id = view.decision.acting_for_id
-    state.acting_for_slug = view.decision.acting_for_slug
-    state.dataset_owner_ids = view.decision.dataset_owner_ids
+    state.remember(vars(view.decision))
 
 
 def guard_finalize(view, request, response):

@@ -296,7 +296,7 @@ class OrganisationScopedMixin(GuardDeclared):
         # Only organisations in which the caller holds a role this action needs: an admin of one
         # organisation who is an analyst of another lists the first one's keys only.
         roles = required_roles(self, self.request)
-        organisation_ids = {org for org, role in caller_of(self.request).roles.items() if role in roles}
+        organisation_ids = caller_of(self.request).organisations_with(roles)
         model = self.queryset.model
         condition = Q(pk__in=[])
         for path in self.organisation_paths():
@@ -460,8 +460,9 @@ class PurposeBoundMixin(GuardDeclared):
         model = self.queryset.model
         if getattr(self, "swagger_fake_view", False) or self.decision is None:
             return model.objects.none()
-        rows = model.objects.for_decision(self.decision).filter(dataset_id__in=self.decision.dataset_ids)
-        return self.safely_get_queryset(rows).filter(dataset_id__in=self.decision.dataset_ids)
+        # for_decision() keeps to the decided datasets; intersect again after the refinement.
+        rows = self.safely_get_queryset(model.objects.for_decision(self.decision))
+        return rows.filter(dataset_id__in=self.decision.dataset_ids)
 
     def safely_get_queryset(self, queryset):
         return queryset

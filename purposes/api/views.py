@@ -22,17 +22,17 @@ from purposes.api.serializers import (
     PurposeSerializer,
     ReasonSerializer,
 )
+from purposes.decisions import PURPOSE_CODE_PATTERN
 from purposes.filtersets import AccessEventFilterSet, GrantFilterSet, PurposeFilterSet
 from purposes.models import AccessEvent, CompatibilityAssessment, Grant, Purpose
 
 TAG = "purposes"
-PURPOSE_CODE_PATTERN = r"[-a-zA-Z0-9_]+"
 OWNER_LOG_ROLES = frozenset({Role.ADMIN, Role.DATA_STEWARD, Role.PRIVACY_OFFICER})
 OFFICER_LOG_ROLES = frozenset({Role.PRIVACY_OFFICER})
 
 
 def _organisations(caller, roles):
-    return Organisation.objects.filter(pk__in=[org for org, role in caller.roles.items() if role in roles])
+    return Organisation.objects.filter(pk__in=caller.organisations_with(roles))
 
 
 def _visible_purposes(caller):
@@ -130,7 +130,7 @@ class AssessmentViewSet(
 
     def get_serializer(self, *args, **kwargs):
         caller = caller_of(self.request)
-        officer_of = [org for org, role in caller.roles.items() if role in services.ASSESSING_ROLES]
+        officer_of = caller.organisations_with(services.ASSESSING_ROLES)
         kwargs["datasets"] = Dataset.objects.filter(owner_id__in=officer_of)
         kwargs["purposes"] = _visible_purposes(caller)
         return super().get_serializer(*args, **kwargs)
@@ -157,7 +157,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
 
     def get_serializer(self, *args, **kwargs):
         caller = caller_of(self.request)
-        stewards_of = [org for org, role in caller.roles.items() if role in services.GRANTING_ROLES]
+        stewards_of = caller.organisations_with(services.GRANTING_ROLES)
         kwargs["datasets"] = Dataset.objects.filter(owner_id__in=stewards_of)
         kwargs["purposes"] = _visible_purposes(caller)
         kwargs["assessments"] = CompatibilityAssessment.objects.filter(dataset__owner_id__in=stewards_of)

@@ -114,9 +114,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGene
     )
     def create(self, request):
         caller = caller_of(request)
-        administered = Organisation.objects.filter(
-            pk__in=[org for org, role in caller.roles.items() if role == Role.ADMIN]
-        )
+        administered = Organisation.objects.filter(pk__in=caller.organisations_with({Role.ADMIN}))
         serializer = ApiKeyCreateSerializer(data=request.data, administered=administered)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
