@@ -3,7 +3,13 @@
 import re
 
 from rest_framework import renderers
+from rest_framework.settings import api_settings
 from rest_framework_csv.renderers import PaginatedCSVRenderer
+
+
+def browsable() -> list[type[renderers.BaseRenderer]]:
+    """The browsable API's renderer where the settings have it (DEBUG on only), else nothing."""
+    return [r for r in api_settings.DEFAULT_RENDERER_CLASSES if issubclass(r, renderers.BrowsableAPIRenderer)]
 
 
 class GeoJSONRenderer(renderers.JSONRenderer):
