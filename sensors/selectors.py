@@ -4,13 +4,37 @@ from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
 
+from accounts.selectors import Caller
 from sensors.models import Area, Sensor, SensorStatus, Visibility
+
+
+def in_register_q(prefix: str = "") -> Q:
+    """What makes a sensor public: active and not restricted. Everything the platform publishes about
+    sensors (the register, the catalogue, coverage) is built from these; `in_register` is its Python form."""
+    return Q(**{f"{prefix}status": SensorStatus.ACTIVE, f"{prefix}visibility": Visibility.PUBLIC})
+
+
+def in_register(sensor: Sensor) -> bool:
+    """`in_register_q` for a sensor already loaded (e.g. prefetched with a page of datasets)."""
+    return sensor.status == SensorStatus.ACTIVE and sensor.visibility == Visibility.PUBLIC
+
+
+def sensors_visible_q(caller: Caller) -> Q:
+    """Sensors a caller may see: those in the register, and those its organisations control or operate."""
+    mine = caller.organisation_ids
+    return in_register_q() | Q(controller_id__in=mine) | Q(operator_id__in=mine)
+
+
+def sensor_visible_to(sensor: Sensor, caller: Caller) -> bool:
+    """`sensors_visible_q` for a sensor already loaded."""
+    mine = caller.organisation_ids
+    return in_register(sensor) or sensor.controller_id in mine or sensor.operator_id in mine
 
 
 def register_sensors() -> QuerySet[Sensor]:
     """Sensors in the public register: active and not restricted."""
     return (
-        Sensor.objects.filter(status=SensorStatus.ACTIVE, visibility=Visibility.PUBLIC)
+        Sensor.objects.filter(in_register_q())
         .select_related("sensor_type", "controller", "operator", "area")
         .prefetch_related("active_periods")
     )

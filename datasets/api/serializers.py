@@ -4,8 +4,10 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from accounts.models import Organisation
+from accounts.selectors import ANONYMOUS
 from api.caller import caller_of
 from datasets.models import AccessClassification, Dataset, IngestBatch, SchemaVersion, StandardSchema
+from datasets.selectors import dataset_places
 from purposes.models import Purpose
 from sensors.models import Area, Sensor
 
@@ -107,7 +109,9 @@ class DatasetSerializer(serializers.ModelSerializer):
         required=False,
         help_text="Codes of the owner's purposes the data is collected for (they act as its records-level grants).",
     )
-    spatial_coverage = serializers.SerializerMethodField(help_text="Bounding box of the sensors and areas.")
+    spatial_coverage = serializers.SerializerMethodField(
+        help_text="Bounding box of the sensors and areas you may see: outside the owner, public sensors only."
+    )
     temporal_coverage = serializers.SerializerMethodField(help_text="First and last observation held.")
 
     class Meta:
@@ -156,10 +160,19 @@ class DatasetSerializer(serializers.ModelSerializer):
     def get_conforms_to(self, dataset) -> str:
         return schema_version_url(dataset.schema_version, self.context.get("request"))
 
-    def get_spatial_coverage(self, dataset) -> list[float] | None:
-        from datasets.selectors import dataset_bbox
+    def _caller(self):
+        request = self.context.get("request")
+        return caller_of(request) if request is not None else ANONYMOUS
 
-        return dataset_bbox(dataset)
+    def to_representation(self, dataset):
+        # Sensors, areas and coverage as far as the caller may see them (datasets.selectors.dataset_places).
+        self._places = dataset_places(dataset, caller=self._caller())
+        data = super().to_representation(dataset)
+        data["sensors"], data["areas"] = self._places.sensor_ids, self._places.area_ids
+        return data
+
+    def get_spatial_coverage(self, dataset) -> list[float] | None:
+        return self._places.bbox
 
     def get_temporal_coverage(self, dataset) -> dict | None:
         from datasets.selectors import dataset_time_span
@@ -185,6 +198,9 @@ class PublicDatasetSerializer(DatasetSerializer):
 
     class Meta(DatasetSerializer.Meta):
         read_only_fields = DatasetSerializer.Meta.fields
+
+    def _caller(self):
+        return ANONYMOUS  # the catalogue is the same for everyone: built from what is public
 
 
 class IngestBatchSerializer(serializers.ModelSerializer):
