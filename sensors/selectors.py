@@ -83,3 +83,28 @@ def in_bbox(queryset: QuerySet[Sensor], min_lon: float, min_lat: float, max_lon:
 def areas_in_bbox(queryset, min_lon: float, min_lat: float, max_lon: float, max_lat: float):
     """Areas whose bounding box overlaps the box."""
     return queryset.filter(min_lon__lte=max_lon, max_lon__gte=min_lon, min_lat__lte=max_lat, max_lat__gte=min_lat)
+
+
+# What a request may name (api.fields scopes) -----------------------------------------------------
+
+
+def areas_owned(*, caller: Caller) -> QuerySet[Area]:
+    """The areas of the caller's organisations: what a dataset may name (it publishes their outline)."""
+    return Area.objects.filter(owner_id__in=caller.organisation_ids)
+
+
+def areas_for_sensors(*, caller: Caller) -> QuerySet[Area]:
+    """Areas a sensor may be placed in: the caller's organisations' own, those the public register names
+    (by id and name: the areas of active sensors, restricted ones counted per area), and those of the
+    sensors the caller's organisations control or operate. Never another organisation's private area."""
+    mine = caller.organisation_ids
+    named = Sensor.objects.filter(
+        Q(status=SensorStatus.ACTIVE) | Q(controller_id__in=mine) | Q(operator_id__in=mine), area__isnull=False
+    ).values("area_id")
+    return Area.objects.filter(Q(owner_id__in=mine) | Q(pk__in=named))
+
+
+def sensors_controlled_or_operated(*, caller: Caller) -> QuerySet[Sensor]:
+    """The sensors of the caller's organisations: those a dataset may be fed by."""
+    mine = caller.organisation_ids
+    return Sensor.objects.filter(Q(controller_id__in=mine) | Q(operator_id__in=mine))

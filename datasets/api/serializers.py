@@ -4,11 +4,14 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from accounts.models import Organisation
-from accounts.selectors import ANONYMOUS
+from accounts.selectors import ANONYMOUS, organisation_list
 from api.caller import caller_of
+from api.fields import ScopedPrimaryKeyRelatedField, ScopedSlugRelatedField
 from datasets.models import AccessClassification, Dataset, IngestBatch, SchemaVersion, StandardSchema
 from datasets.selectors import dataset_places
+from purposes import selectors as purposes_selectors
 from purposes.models import Purpose
+from sensors import selectors as sensors_selectors
 from sensors.models import Area, Sensor
 
 EU_THEMES = ["AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST", "REGI", "SOCI", "TECH", "TRAN"]
@@ -90,22 +93,44 @@ class StandardSchemaListSerializer(StandardSchemaSerializer):
 
 
 class DatasetSerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all(), required=False)
-    schema = serializers.SlugRelatedField(
-        source="schema_version.schema", slug_field="code", queryset=StandardSchema.objects.all()
+    owner = ScopedSlugRelatedField(
+        slug_field="slug",
+        model=Organisation,
+        scope=organisation_list,
+        required=False,
+        help_text="Your organisation (default: your only one).",
+    )
+    schema = ScopedSlugRelatedField(
+        source="schema_version.schema",
+        slug_field="code",
+        model=StandardSchema,
+        public="the standard schemas are public (/api/v1/schemas/)",
     )
     schema_version = serializers.CharField(source="schema_version.version", required=False)
     conforms_to = serializers.SerializerMethodField(help_text="URL of the schema version (DCAT-AP dct:conformsTo).")
-    sensors = serializers.PrimaryKeyRelatedField(many=True, queryset=Sensor.objects.all(), required=False)
-    areas = serializers.PrimaryKeyRelatedField(many=True, queryset=Area.objects.all(), required=False)
+    sensors = ScopedPrimaryKeyRelatedField(
+        many=True,
+        model=Sensor,
+        scope=sensors_selectors.sensors_controlled_or_operated,
+        required=False,
+        help_text="Sensors the owner controls or operates. Outside the owner, the public ones only.",
+    )
+    areas = ScopedPrimaryKeyRelatedField(
+        many=True,
+        model=Area,
+        scope=sensors_selectors.areas_owned,
+        required=False,
+        help_text="The owner's areas (published with the dataset: their outline is in spatial_coverage).",
+    )
     themes = serializers.ListField(child=serializers.ChoiceField(choices=EU_THEMES), required=False)
     keywords = serializers.ListField(child=serializers.CharField(max_length=60), required=False)
     update_frequency = serializers.ChoiceField(choices=EU_FREQUENCIES, required=False)
     access = serializers.ChoiceField(choices=AccessClassification.choices)
-    collection_purposes = serializers.SlugRelatedField(
+    collection_purposes = ScopedSlugRelatedField(
         many=True,
         slug_field="code",
-        queryset=Purpose.objects.none(),
+        model=Purpose,
+        scope=purposes_selectors.purposes_held,
         required=False,
         help_text="Codes of the owner's purposes the data is collected for (they act as its records-level grants).",
     )
@@ -143,19 +168,6 @@ class DatasetSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if (
-            request is not None
-            and "collection_purposes" in self.fields
-            and not self.fields["collection_purposes"].read_only
-        ):
-            # Only the caller's organisations' purposes can be named; another's answers like a missing one.
-            self.fields["collection_purposes"].child_relation.queryset = Purpose.objects.filter(
-                holder_id__in=caller_of(request).organisation_ids
-            )
 
     def get_conforms_to(self, dataset) -> str:
         return schema_version_url(dataset.schema_version, self.context.get("request"))

@@ -4,7 +4,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Organisation
+from accounts.selectors import organisation_list
+from api.fields import ScopedPrimaryKeyRelatedField, ScopedSlugRelatedField
 from purposes import selectors as purposes_selectors
+from sensors import selectors
 from sensors.models import ActivePeriod, Area, Measure, Sensor, SensorEvent, SensorType
 
 
@@ -87,13 +90,33 @@ class ActivePeriodSerializer(serializers.ModelSerializer):
 
 
 class SensorSerializer(serializers.ModelSerializer):
-    sensor_type = serializers.SlugRelatedField(slug_field="code", queryset=SensorType.objects.all())
-    controller = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all())
-    operator = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all(), required=False)
+    sensor_type = ScopedSlugRelatedField(
+        slug_field="code", model=SensorType, public="the sensor taxonomy is public (/api/v1/sensor-types/)"
+    )
+    controller = ScopedSlugRelatedField(
+        slug_field="slug",
+        model=Organisation,
+        public="a vendor proposes a sensor to the city responsible for it, which confirms it; the operator "
+        "must be the caller's own organisation",
+        help_text="The organisation responsible for the sensor (not a vendor). Fixed once registered.",
+    )
+    operator = ScopedSlugRelatedField(
+        slug_field="slug",
+        model=Organisation,
+        scope=organisation_list,
+        required=False,
+        help_text="Your organisation, which runs the sensor (default: your only one). Fixed once registered.",
+    )
     location = GeoJSONPointField(
         required=False, help_text='GeoJSON Point, WGS84: {"type": "Point", "coordinates": [lon, lat]}'
     )
-    area = serializers.PrimaryKeyRelatedField(queryset=Area.objects.all(), required=False, allow_null=True)
+    area = ScopedPrimaryKeyRelatedField(
+        model=Area,
+        scope=selectors.areas_for_sensors,
+        required=False,
+        allow_null=True,
+        help_text="An area of the controller: yours, or one the public register names.",
+    )
     measures = serializers.ListField(
         child=serializers.ChoiceField(choices=Measure.choices), allow_empty=True, required=False
     )
@@ -200,7 +223,13 @@ class ThresholdsSerializer(serializers.Serializer):
 
 
 class AreaSerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all(), required=False)
+    owner = ScopedSlugRelatedField(
+        slug_field="slug",
+        model=Organisation,
+        scope=organisation_list,
+        required=False,
+        help_text="Your municipality (default: your only one).",
+    )
     surface_m2 = serializers.FloatField(read_only=True, help_text="The override if set, else the computed surface.")
     thresholds = ThresholdsSerializer(required=False)
     geometry = serializers.JSONField(help_text="GeoJSON Polygon, WGS84, closed rings, not self-intersecting.")

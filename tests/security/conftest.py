@@ -5,6 +5,7 @@ restricted (`police_camera`, at 6.7, 53.3: coordinates nothing else uses, so a l
 both operated by the vendor and feeding A's open dataset. City B ("stad-b") is the stranger.
 """
 
+import re
 from datetime import date
 
 import pytest
@@ -154,8 +155,10 @@ def open_dataset(city_a, public_sensor, police_camera):
 
 
 def same_answer(first, second, first_id, second_id):
-    """Whether two responses are the same once each one's own id is blotted out."""
-    blot = "«id»"
-    return first.status_code == second.status_code and first.content.decode().replace(
-        str(first_id), blot
-    ) == second.content.decode().replace(str(second_id), blot)
+    """Whether two responses are the same once each one's own id is blotted out (as a whole word only:
+    id 22 is not the 22 of 422)."""
+
+    def blot(response, value):
+        return re.sub(rf"(?<![\w-]){re.escape(str(value))}(?![\w-])", "«id»", response.content.decode())
+
+    return first.status_code == second.status_code and blot(first, first_id) == blot(second, second_id)
