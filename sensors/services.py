@@ -171,6 +171,10 @@ def sensor_update(*, caller: Caller, sensor: Sensor, active_periods=None, **chan
             "Once confirmed, only the controller's data steward or admin can change this sensor.",
             "not_the_controller",
         )
+    if "reference" in changes and changes["reference"] != sensor.reference and not is_operator:
+        # The reference is the operator's key for pushing data, unique among its sensors: whether another
+        # value is taken would tell the controller of the operator's other sensors, the controller's or not.
+        raise Forbidden("Only the operator changes a sensor's reference: it pushes data with it.", "not_the_operator")
     before = _snapshot(sensor)
     for name, value in changes.items():
         setattr(sensor, name, value)
@@ -226,9 +230,22 @@ def sensor_transition(*, caller: Caller, sensor: Sensor, action: str, note: str 
     return sensor
 
 
-def sensor_import_row(*, caller: Caller, controller, operator, status: str, fields: dict, periods=None) -> str:
-    """Create or update one sensor of an import (by operator and reference); returns created/updated/unchanged."""
-    existing = Sensor.objects.filter(operator=operator, reference=fields["reference"]).first()
+def sensor_import_row(
+    *, caller: Caller, controller, operator, status: str, fields: dict, periods=None, may_register: bool = True
+) -> str:
+    """Create or update one sensor of an import (by operator and reference); returns created/updated/unchanged.
+
+    `may_register`: the caller acts for the operator. A controller importing for another operator only
+    updates the sensors it controls: the operator's other references are not its to see (whether one is
+    in use for another controller must not show), and sensors are registered by their operator."""
+    existing = Sensor.objects.filter(operator=operator, reference=fields["reference"])
+    if not may_register:
+        existing = existing.filter(controller=controller)
+    existing = existing.first()
+    if existing is None and not may_register:
+        raise ValidationError(
+            {"reference": f"You control no sensor of {operator.name} with this reference; its operator registers it."}
+        )
     if existing is None:
         sensor = Sensor(controller=controller, operator=operator, status=status, **fields)
         if status == SensorStatus.ACTIVE:

@@ -19,6 +19,9 @@ from tests.factories import OrganisationFactory, api_key_for
 
 SECRET_LON, SECRET_LAT = 6.7123, 53.3456
 SECRET_REFERENCE = "secret-police-cam-17"
+# Ids no message could hold by chance (a "1 field did not validate" must not pass for an id 1), and one
+# of the same length that no row has: a foreign row's answer is compared with a missing one's.
+CAMERA_PK, PUBLIC_SENSOR_PK, A_AREA_PK, B_AREA_PK, MISSING_PK = 917_001, 917_002, 917_101, 917_102, 917_999
 
 
 def square(west, south, size=0.001):
@@ -29,9 +32,11 @@ def square(west, south, size=0.001):
     }
 
 
-def make_area(owner, name, west, south):
+def make_area(owner, name, west, south, **extra):
     geometry = square(west, south)
-    return Area.objects.create(owner=owner, name=name, area_type="square", geometry=geometry, **area_facts(geometry))
+    return Area.objects.create(
+        owner=owner, name=name, area_type="square", geometry=geometry, **area_facts(geometry), **extra
+    )
 
 
 def make_sensor(controller, operator, reference, lon, lat, **extra):
@@ -120,18 +125,18 @@ def vendor_keys(vendor, keys):
 
 @pytest.fixture
 def a_area(city_a):
-    return make_area(city_a, "Plein A", 5.0, 52.0)
+    return make_area(city_a, "Plein A", 5.0, 52.0, pk=A_AREA_PK)
 
 
 @pytest.fixture
 def b_area(city_b):
     """City B's private area: no sensor, no dataset shows it."""
-    return make_area(city_b, "Geheim terrein B", 7.5, 50.5)
+    return make_area(city_b, "Geheim terrein B", 7.5, 50.5, pk=B_AREA_PK)
 
 
 @pytest.fixture
 def public_sensor(city_a, vendor):
-    return make_sensor(city_a, vendor, "a-counter-1", 5.1, 52.1)
+    return make_sensor(city_a, vendor, "a-counter-1", 5.1, 52.1, pk=PUBLIC_SENSOR_PK)
 
 
 @pytest.fixture
@@ -142,6 +147,7 @@ def police_camera(city_a, vendor):
         SECRET_REFERENCE,
         SECRET_LON,
         SECRET_LAT,
+        pk=CAMERA_PK,
         type_code="counting-camera",
         name="Camera for the police",
         visibility=Visibility.RESTRICTED,

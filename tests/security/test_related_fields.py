@@ -18,7 +18,7 @@ from purposes.models import CompatibilityAssessment, Purpose
 from sensors.models import Area, Sensor, SensorStatus, SensorType, Visibility
 from tests.factories import OrganisationFactory
 from tests.purposes.conftest import make_purpose
-from tests.security.conftest import make_area, make_dataset, make_sensor, same_answer
+from tests.security.conftest import MISSING_PK, make_area, make_dataset, make_sensor, same_answer
 
 PROJECT_PACKAGES = ("accounts", "api", "sensors", "datasets", "purposes", "web", "config")
 SERIALIZER_MODULES = [
@@ -163,7 +163,8 @@ def probe(client, method, url, payload_for, foreign, missing):
 
 
 def missing_pk(model):
-    return (model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1000
+    assert not model.objects.filter(pk=MISSING_PK).exists()
+    return MISSING_PK
 
 
 def assert_alike(first, second, foreign, missing, first_queries, second_queries, pointer):
