@@ -198,6 +198,7 @@ def sensors_import(
                         status=status,
                         fields=fields,
                         may_register=is_operator,
+                        acting_for=controller if is_controller else operator,
                     )
                 setattr(result, outcome, getattr(result, outcome) + 1)
             except (ValueError, KeyError) as error:

@@ -1,5 +1,7 @@
 """Serializers for sensor types, sensors, their history, areas and the public register."""
 
+from collections.abc import Mapping
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -9,6 +11,7 @@ from api.fields import ScopedPrimaryKeyRelatedField, ScopedSlugRelatedField
 from purposes import selectors as purposes_selectors
 from sensors import selectors
 from sensors.models import ActivePeriod, Area, Measure, Sensor, SensorEvent, SensorType
+from sensors.services import FIXED_FIELDS, TransferNotOffered
 
 
 class SensorTypeSerializer(serializers.ModelSerializer):
@@ -167,8 +170,24 @@ class SensorSerializer(serializers.ModelSerializer):
 
 
 class SensorUpdateSerializer(SensorSerializer):
-    class Meta(SensorSerializer.Meta):
-        read_only_fields = [*SensorSerializer.Meta.read_only_fields, "controller", "operator"]
+    """A change: `controller` and `operator` are fixed once registered (moving a sensor to another
+    organisation is not offered); the same value is accepted, another is refused (400)."""
+
+    controller = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, help_text="Fixed once registered: moving a sensor is not offered."
+    )
+    operator = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, help_text="Fixed once registered: moving a sensor is not offered."
+    )
+
+    def to_internal_value(self, data):
+        # Compared with the sensor's own, before anything is looked up: naming another organisation (or
+        # none) reveals nothing about it, and never moves the sensor.
+        if isinstance(data, Mapping) and self.instance is not None:
+            for name in FIXED_FIELDS:
+                if name in data and data[name] != getattr(self.instance, name).slug:
+                    raise TransferNotOffered(name)
+        return super().to_internal_value(data)
 
 
 class SensorTransitionSerializer(serializers.Serializer):
