@@ -133,3 +133,18 @@ def test_the_operator_renames_its_own_sensor(public_sensor, vendor_keys):
     response = vendor_keys[Role.INTEGRATOR].patch(f"/api/v1/sensors/{public_sensor.pk}/", {"reference": "renamed"})
     assert response.status_code == 200, response.content
     assert response.json()["reference"] == "renamed"
+
+
+def test_a_server_administrators_import_still_registers_for_another_operator(city_b, vendor, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    csv_file = tmp_path / "sensors.csv"
+    csv_file.write_text("reference,name,latitude,longitude\nadm-1,By the administrator,51.0,7.0\n")
+    out = StringIO()
+    call_command(
+        "import_sensors", str(csv_file), "--mapping", "platform", "--controller", "stad-b", "--operator", "telco",
+        "--sensor-type", "radar", stdout=out,
+    )  # fmt: skip
+    assert Sensor.objects.filter(controller=city_b, operator=vendor, reference="adm-1").exists()
