@@ -5,8 +5,6 @@ Every problem names its record by a JSON Pointer (`/records/17/count_in`) and, f
 by its line.
 """
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -14,6 +12,7 @@ from functools import lru_cache
 import jsonschema_rs
 import orjson
 
+from api.parsers import csv_rows, loads
 from datasets.models import Dataset, SchemaVersion
 from sensors.models import ActivePeriod, Sensor, SensorStatus
 
@@ -86,9 +85,13 @@ def check_count(n: int) -> None:
         )
 
 
+# Parsers raise BodyError for a body that is not JSON, NDJSON or CSV, and api.parsers.BodyRefused (400,
+# with a pointer or a line) for one that is, but holds what no record can: NUL, deep nesting, huge cells.
+
+
 def parse_json(body: bytes) -> list[tuple[int | None, object]]:
     try:
-        document = orjson.loads(body)
+        document = loads(body)
     except orjson.JSONDecodeError as error:
         raise BodyError(f"The body is not JSON: {error}") from None
     if not isinstance(document, dict) or not isinstance(document.get("records"), list):
@@ -105,7 +108,7 @@ def parse_ndjson(body: bytes) -> list[tuple[int | None, object]]:
         if not line.strip():
             continue
         try:
-            items.append((number, orjson.loads(line)))
+            items.append((number, loads(line, prefix=f"/records/{len(items)}", line=number)))
         except orjson.JSONDecodeError as error:
             raise BodyError(f"Line {number} is not JSON: {error}", line=number) from None
         if len(items) > MAX_RECORDS:
@@ -143,15 +146,14 @@ def parse_csv(body: bytes, schema_version: SchemaVersion) -> tuple[list[tuple[in
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise BodyError(f"The CSV is not UTF-8: {error}") from None
-    reader = csv.DictReader(io.StringIO(text))
+    reader, rows = csv_rows(text)
     if not reader.fieldnames:
         raise BodyError("The CSV has no header row.", status=422, code="invalid")
     converters = _csv_converters(schema_version)
     items, problems = [], []
-    for row in reader:
+    for line, row in rows:
         if not any(value for value in row.values() if value):
             continue
-        line = reader.line_num
         record = {}
         for name, value in row.items():
             if name is None or value is None or value == "":

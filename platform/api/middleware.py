@@ -1,8 +1,52 @@
-"""Request-level guards that run before any view reads the body."""
+"""Request-level guards that run before any view reads the request."""
 
 from django.conf import settings
 
-from api.problems import problem_response
+from api.parsers import NUL
+from api.problems import escape_pointer_token, page_not_found, problem_response
+
+
+def _null_character(request, errors: list[dict]):
+    return problem_response(
+        request,
+        status_code=400,
+        code="null_character",
+        detail="The request holds a NUL character (U+0000), which no text can hold; see `errors`.",
+        errors=errors,
+    )
+
+
+class NulCharacterMiddleware:
+    """No NUL character (U+0000) reaches a view through the path, the query or a header.
+
+    PostgreSQL text cannot hold one, so a lookup or filter with it fails in the database. A path with
+    one names nothing: 404. A query parameter or header with one: 400 `null_character`, naming it
+    (bodies are checked by api.parsers)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if NUL in request.path_info:
+            return page_not_found(request)
+        errors = [
+            {
+                "pointer": f"/{escape_pointer_token(name)}",
+                "parameter": name,
+                "detail": "A query parameter cannot hold a NUL character.",
+                "code": "null_character",
+            }
+            for name, values in request.GET.lists()
+            if NUL in name or any(NUL in value for value in values)
+        ]
+        errors += [
+            {"header": name, "detail": "A header cannot hold a NUL character.", "code": "null_character"}
+            for name, value in request.headers.items()
+            if NUL in name or NUL in value
+        ]
+        if errors:
+            return _null_character(request, errors)
+        return self.get_response(request)
 
 
 class RequestBodyLimitMiddleware:

@@ -28,6 +28,8 @@ TITLES = {
     "validation_error": "The request has invalid fields",
     "not_authenticated": "Authentication is required",
     "request_too_large": "The request body is too large",
+    "null_character": "The request holds a NUL character",
+    "nesting_too_deep": "The JSON body is nested too deeply",
 }
 
 
@@ -81,6 +83,17 @@ def error_pointers(detail, pointer: str = "") -> list[dict]:
     return [{"pointer": pointer, "detail": str(detail), "code": getattr(detail, "code", "invalid")}]
 
 
+class BodyUnusable(exceptions.APIException):
+    """400: a body no endpoint can use (api.parsers.BodyRefused): NUL, nesting, unreadable CSV."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "parse_error"
+
+    def __init__(self, refused):
+        super().__init__(refused.detail, code=refused.code)
+        self.problem_extra = {"errors": [refused.as_error()]}
+
+
 class PurposeRefused(exceptions.PermissionDenied):
     """403 from the purpose guard: `reason` is stable (docs/errors.md lists every one)."""
 
@@ -111,9 +124,13 @@ def _domain_exception(exc):
 
 
 def _as_api_exception(exc):
+    from api.parsers import BodyRefused
+
     domain = _domain_exception(exc)
     if domain is not None:
         return domain
+    if isinstance(exc, BodyRefused):
+        return BodyUnusable(exc)
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
