@@ -2,6 +2,7 @@
 
 import django_filters
 
+from api.moments import MomentFilter
 from datasets.models import AccessClassification, Dataset, DatasetStatus, IngestBatch, StandardSchema
 
 
@@ -28,7 +29,7 @@ class DatasetFilterSet(django_filters.FilterSet):
 
 class IngestBatchFilterSet(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=IngestBatch.Status.choices)
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_after = MomentFilter(field_name="received_at", lookup_expr="gte")
 
     class Meta:
         model = IngestBatch

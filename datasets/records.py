@@ -12,6 +12,7 @@ from functools import lru_cache
 import jsonschema_rs
 import orjson
 
+from api.moments import in_utc
 from api.parsers import csv_rows, loads
 from datasets.models import Dataset, SchemaVersion
 from sensors.models import ActivePeriod, Sensor, SensorStatus
@@ -199,10 +200,7 @@ def validator_for(schema_version: SchemaVersion):
 
 
 def _parse_time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError("has no UTC offset")
-    return moment
+    return in_utc(datetime.fromisoformat(text))
 
 
 class SensorDirectory:
@@ -277,13 +275,16 @@ def prepare(
                 path = "/".join(str(part) for part in error.instance_path)
                 problems.append(Problem(index, path or None, error.message, code="schema", line=line))
             continue
+        start_field = "observed_from" if interval else "observed_at"
         try:
-            start = _parse_time(record["observed_from"] if interval else record["observed_at"])
+            start = _parse_time(record[start_field])
+        except ValueError as error:
+            problems.append(Problem(index, start_field, f"Not a time: {error}.", line=line))
+            continue
+        try:
             end = _parse_time(record["observed_to"]) if interval else None
         except ValueError as error:
-            problems.append(
-                Problem(index, "observed_from" if interval else "observed_at", f"Not a time: {error}.", line=line)
-            )
+            problems.append(Problem(index, "observed_to", f"Not a time: {error}.", line=line))
             continue
         if end is not None and end <= start:
             problems.append(Problem(index, "observed_to", "Must be after observed_from.", line=line))
