@@ -75,7 +75,25 @@ class GeoJSONPointField(serializers.Field):
         return super().validate_empty_values(data)
 
 
-class ActivePeriodSerializer(serializers.ModelSerializer):
+class WholeValueMixin:
+    """A value nested in a resource (an area's thresholds, a sensor's active periods) that a PATCH of
+    the resource replaces whole: its required fields stay required when the resource is patched."""
+
+    def to_internal_value(self, data):
+        attrs = super().to_internal_value(data)
+        missing = {
+            name: [field.error_messages["required"]]
+            for name, field in self.fields.items()
+            if field.required and not field.read_only and field.source not in attrs
+        }
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
+
+
+class ActivePeriodSerializer(WholeValueMixin, serializers.ModelSerializer):
+    """A period in which the sensor runs; a PATCH of `active_periods` replaces them all, so each is whole."""
+
     class Meta:
         model = ActivePeriod
         fields = ["starts_at", "ends_at", "label"]
@@ -175,7 +193,7 @@ class ImportResultSerializer(serializers.Serializer):
     unchanged = serializers.IntegerField()
 
 
-class ThresholdLevelsSerializer(serializers.Serializer):
+class ThresholdLevelsSerializer(WholeValueMixin, serializers.Serializer):
     """Crowding levels in persons per m²; each higher than the one before."""
 
     busy = serializers.FloatField(min_value=0.01)
