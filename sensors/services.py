@@ -276,7 +276,9 @@ def area_facts(geometry) -> dict:
     try:
         facts = polygon_facts(geometry)
     except GeometryError as error:
-        raise ValidationError({"geometry": error.args[0]}, code="invalid") from None
+        # The pointer is /geometry; the detail says where inside it.
+        where = f" (at /geometry{error.pointer})" if error.pointer else ""
+        raise ValidationError({"geometry": f"{error.args[0]}{where}"}, code="invalid") from None
     return {
         "surface_m2_computed": round(facts.surface_m2, 2),
         "min_lon": facts.min_lon,

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from accounts.models import Organisation
 from purposes import selectors as purposes_selectors
+from sensors.geometry import MAX_POLYGON_POSITIONS
 from sensors.models import ActivePeriod, Area, Measure, Sensor, SensorEvent, SensorType
 
 
@@ -221,7 +222,13 @@ class AreaSerializer(serializers.ModelSerializer):
     owner = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all(), required=False)
     surface_m2 = serializers.FloatField(read_only=True, help_text="The override if set, else the computed surface.")
     thresholds = ThresholdsSerializer(required=False)
-    geometry = serializers.JSONField(help_text="GeoJSON Polygon, WGS84, closed rings, not self-intersecting.")
+    geometry = serializers.JSONField(
+        help_text=f"GeoJSON Polygon, WGS84, closed rings, not self-intersecting, at most {MAX_POLYGON_POSITIONS} "
+        "positions, not touching a pole, spanning less than 180 degrees of longitude."
+    )
+    bbox = serializers.SerializerMethodField(
+        help_text="The polygon's bounding box: [min_lon, min_lat, max_lon, max_lat]."
+    )
 
     class Meta:
         model = Area
@@ -231,6 +238,7 @@ class AreaSerializer(serializers.ModelSerializer):
             "name",
             "area_type",
             "geometry",
+            "bbox",
             "surface_m2",
             "surface_m2_computed",
             "surface_m2_override",
@@ -242,6 +250,22 @@ class AreaSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "surface_m2_computed", "created_at", "updated_at"]
         validators = []
+
+    def get_bbox(self, area) -> list[float]:
+        return [area.min_lon, area.min_lat, area.max_lon, area.max_lat]
+
+
+class AreaSummarySerializer(AreaSerializer):
+    """An area in a list: everything but its polygon (`?geometry=true` adds it; GeoJSON always has it)."""
+
+    class Meta(AreaSerializer.Meta):
+        fields = [name for name in AreaSerializer.Meta.fields if name != "geometry"]
+
+
+class AreaListQuerySerializer(serializers.Serializer):
+    geometry = serializers.BooleanField(
+        default=False, help_text="Include each area's polygon in a JSON list (GeoJSON lists always include it)."
+    )
 
 
 class NamedOrganisationSerializer(serializers.Serializer):
