@@ -1,6 +1,6 @@
 """Over real HTTP, against gunicorn and a PostgreSQL cluster of the test's own: while the database is
 down, every request answers 503 with Retry-After (problem+json under /api/), and the platform recovers
-by itself when it is back.
+by itself when it is back; a chunked body (no Content-Length) is read, within the size limit.
 
 The cluster is a throwaway one (initdb, a unix socket in a temporary folder), started and stopped with
 pg_ctl, so that stopping it disturbs nobody else; without PostgreSQL's binaries the test is skipped.
@@ -148,6 +148,11 @@ def request(live, method, path, body=None, headers=None, *, key=False):
         connection.close()
 
 
+def chunks(data: bytes, size: int = 1000):
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
 def test_while_the_database_is_down_requests_answer_503_and_then_recover(live):
     assert request(live, "GET", "/api/v1/public/sensors/")[0] == 200
     assert request(live, "GET", "/api/v1/me/", key=True)[0] == 200
@@ -171,3 +176,27 @@ def test_while_the_database_is_down_requests_answer_503_and_then_recover(live):
     # Persistent connections are checked before use (CONN_HEALTH_CHECKS): the first request reconnects.
     assert request(live, "GET", "/api/v1/public/sensors/")[0] == 200
     assert request(live, "GET", "/api/v1/me/", key=True)[0] == 200
+
+
+def test_a_chunked_body_is_read(live):
+    area = {
+        "name": "Chunked",
+        "area_type": "square",
+        "geometry": {"type": "Polygon", "coordinates": [[[5, 52], [5.001, 52], [5.001, 52.001], [5, 52]]]},
+    }
+    body = json.dumps(area).encode()
+    status, _, content = request(
+        live, "POST", "/api/v1/areas/", chunks(body, 10), {"Content-Type": "application/json"}, key=True
+    )
+    assert status == 201, content[:300]
+    assert json.loads(content)["name"] == "Chunked"
+
+
+def test_a_chunked_body_over_the_limit_is_413(live):
+    body = b'{"name": "' + b"x" * (BODY_LIMIT + 10_000) + b'"}'
+    status, headers, content = request(
+        live, "POST", "/api/v1/areas/", chunks(body, 50_000), {"Content-Type": "application/json"}, key=True
+    )
+    assert status == 413, content[:300]
+    assert headers["Content-Type"] == "application/problem+json"
+    assert json.loads(content)["max_bytes"] == BODY_LIMIT
