@@ -53,42 +53,55 @@ def null_character(pointer: str, line: int | None = None) -> BodyRefused:
     )
 
 
-def check_document(document, *, prefix: str = "", line: int | None = None) -> None:
+def check_document(document, *, prefix: str = "", line: int | None = None, strings: bool = True) -> None:
     """Refuse a parsed JSON document with NUL in a string or key, or nested deeper than MAX_JSON_DEPTH.
 
     Iterative, so that checking a deep document cannot itself exhaust the stack. `prefix` is the pointer
-    of `document` within the body (e.g. `/records/3` for one NDJSON line)."""
-    stack = [(document, prefix, 1)]
+    of `document` within the body (e.g. `/records/3` for one NDJSON line). `strings=False` skips the NUL
+    check, for a body known to hold none (`loads` knows: JSON can only write NUL as an escape)."""
+    # A node is (value, parent node, token, depth): pointers are built only for what is refused.
+    stack = [(document, None, None, 1)]
     while stack:
-        value, pointer, depth = stack.pop()
+        node = stack.pop()
+        value, _, _, depth = node
         if isinstance(value, str):
             if NUL in value:
-                raise null_character(pointer, line)
+                raise null_character(_pointer(node, prefix), line)
             continue
         if not isinstance(value, dict | list):
-            continue
+            continue  # a scalar at the top
         if depth > MAX_JSON_DEPTH:
             raise BodyRefused(
-                f"JSON nested deeper than {MAX_JSON_DEPTH} levels at {pointer or 'the top'}.",
+                f"JSON nested deeper than {MAX_JSON_DEPTH} levels at {_pointer(node, prefix) or 'the top'}.",
                 code="nesting_too_deep",
-                pointer=pointer,
+                pointer=_pointer(node, prefix),
                 line=line,
             )
-        if isinstance(value, dict):
-            for key, item in value.items():
-                member = f"{pointer}/{escape_pointer_token(key)}"
-                if NUL in key:
-                    raise null_character(member, line)
-                stack.append((item, member, depth + 1))
-        else:
-            stack.extend((item, f"{pointer}/{index}", depth + 1) for index, item in enumerate(value))
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for token, item in items:
+            if strings and isinstance(token, str) and NUL in token:
+                raise null_character(_pointer((item, node, token, depth + 1), prefix), line)
+            if isinstance(item, dict | list) or (strings and isinstance(item, str)):
+                stack.append((item, node, token, depth + 1))
+
+
+def _pointer(node, prefix: str) -> str:
+    tokens = []
+    while node[1] is not None:
+        tokens.append(escape_pointer_token(node[2]))
+        node = node[1]
+    return prefix + "".join(f"/{token}" for token in reversed(tokens))
 
 
 def loads(body: bytes | str, *, prefix: str = "", line: int | None = None):
-    """Parse JSON strictly (UTF-8, no NaN, no lone surrogates) and check it; ParseError-free: raises
+    """Parse JSON strictly (UTF-8, no NaN, no lone surrogates, integers of 64 bits) and check it: raises
     orjson.JSONDecodeError for text that is not JSON, BodyRefused for JSON no endpoint can use."""
     document = orjson.loads(body)
-    check_document(document, prefix=prefix, line=line)
+    if isinstance(document, dict | list):
+        escape = b"\\u0000" if isinstance(body, bytes) else "\\u0000"
+        check_document(document, prefix=prefix, line=line, strings=escape in body)
+    elif isinstance(document, str) and NUL in document:
+        raise null_character(prefix, line)
     return document
 
 
