@@ -198,3 +198,9 @@ def test_a_nul_in_a_form_body_is_refused(steward, city):
         f"/api/v1/organisations/{city.slug}/", f"name=a{NUL}b", content_type="application/x-www-form-urlencoded"
     )
     assert_problem(response)
+
+
+def test_a_nul_in_an_api_key_organisation_points_at_it(steward):
+    body = {"name": "key", "role": "analyst", "organisation": f"stad{NUL}"}
+    problem = assert_problem(steward.post("/api/v1/api-keys/", body, format="json"), 400)
+    assert pointers(problem) == {"/organisation"}
