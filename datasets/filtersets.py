@@ -4,6 +4,7 @@ import django_filters
 
 from accounts.selectors import ANONYMOUS
 from api.caller import caller_of
+from api.moments import MomentFilter
 from datasets.models import AccessClassification, Dataset, DatasetStatus, IngestBatch, StandardSchema
 from sensors.models import Sensor
 from sensors.selectors import sensors_visible_q
@@ -40,7 +41,7 @@ class DatasetFilterSet(django_filters.FilterSet):
 
 class IngestBatchFilterSet(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=IngestBatch.Status.choices)
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_after = MomentFilter(field_name="received_at", lookup_expr="gte")
 
     class Meta:
         model = IngestBatch

@@ -5,8 +5,6 @@ Every problem names its record by a JSON Pointer (`/records/17/count_in`) and, f
 by its line.
 """
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -14,6 +12,8 @@ from functools import lru_cache
 import jsonschema_rs
 import orjson
 
+from api.moments import in_utc
+from api.parsers import csv_rows, loads
 from datasets.models import Dataset, SchemaVersion
 from sensors.models import ActivePeriod, Sensor, SensorStatus
 
@@ -86,9 +86,13 @@ def check_count(n: int) -> None:
         )
 
 
+# Parsers raise BodyError for a body that is not JSON, NDJSON or CSV, and api.parsers.BodyRefused (400,
+# with a pointer or a line) for one that is, but holds what no record can: NUL, deep nesting, huge cells.
+
+
 def parse_json(body: bytes) -> list[tuple[int | None, object]]:
     try:
-        document = orjson.loads(body)
+        document = loads(body)
     except orjson.JSONDecodeError as error:
         raise BodyError(f"The body is not JSON: {error}") from None
     if not isinstance(document, dict) or not isinstance(document.get("records"), list):
@@ -105,7 +109,7 @@ def parse_ndjson(body: bytes) -> list[tuple[int | None, object]]:
         if not line.strip():
             continue
         try:
-            items.append((number, orjson.loads(line)))
+            items.append((number, loads(line, prefix=f"/records/{len(items)}", line=number)))
         except orjson.JSONDecodeError as error:
             raise BodyError(f"Line {number} is not JSON: {error}", line=number) from None
         if len(items) > MAX_RECORDS:
@@ -143,15 +147,14 @@ def parse_csv(body: bytes, schema_version: SchemaVersion) -> tuple[list[tuple[in
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise BodyError(f"The CSV is not UTF-8: {error}") from None
-    reader = csv.DictReader(io.StringIO(text))
+    reader, rows = csv_rows(text)
     if not reader.fieldnames:
         raise BodyError("The CSV has no header row.", status=422, code="invalid")
     converters = _csv_converters(schema_version)
     items, problems = [], []
-    for row in reader:
+    for line, row in rows:
         if not any(value for value in row.values() if value):
             continue
-        line = reader.line_num
         record = {}
         for name, value in row.items():
             if name is None or value is None or value == "":
@@ -197,10 +200,7 @@ def validator_for(schema_version: SchemaVersion):
 
 
 def _parse_time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError("has no UTC offset")
-    return moment
+    return in_utc(datetime.fromisoformat(text))
 
 
 class SensorDirectory:
@@ -280,13 +280,16 @@ def prepare(
                 path = "/".join(str(part) for part in error.instance_path)
                 problems.append(Problem(index, path or None, error.message, code="schema", line=line))
             continue
+        start_field = "observed_from" if interval else "observed_at"
         try:
-            start = _parse_time(record["observed_from"] if interval else record["observed_at"])
+            start = _parse_time(record[start_field])
+        except ValueError as error:
+            problems.append(Problem(index, start_field, f"Not a time: {error}.", line=line))
+            continue
+        try:
             end = _parse_time(record["observed_to"]) if interval else None
         except ValueError as error:
-            problems.append(
-                Problem(index, "observed_from" if interval else "observed_at", f"Not a time: {error}.", line=line)
-            )
+            problems.append(Problem(index, "observed_to", f"Not a time: {error}.", line=line))
             continue
         if end is not None and end <= start:
             problems.append(Problem(index, "observed_to", "Must be after observed_from.", line=line))

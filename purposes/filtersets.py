@@ -2,6 +2,7 @@
 
 import django_filters
 
+from api.moments import MomentFilter
 from purposes.models import AccessEvent, AccessLevel, Grant, Purpose, PurposeCategory, PurposeStatus
 
 
@@ -34,8 +35,8 @@ class AccessEventFilterSet(django_filters.FilterSet):
     dataset = django_filters.NumberFilter(field_name="datasets__dataset_id", distinct=True)
     decision = django_filters.ChoiceFilter(choices=AccessEvent.Decision.choices)
     reason = django_filters.CharFilter()
-    after = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
-    before = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+    after = MomentFilter(field_name="at", lookup_expr="gte")
+    before = MomentFilter(field_name="at", lookup_expr="lt")
 
     class Meta:
         model = AccessEvent

@@ -89,9 +89,20 @@ def _require_role(caller: Caller, roles: Iterable[str], organisation: Organisati
         raise Forbidden(detail, code)
 
 
+# Checked by the domain rules below, or objects already (their existence needs no query).
+NOT_CLEANED = ["controller", "operator", "sensor_type", "area", "measures"]
+
+
 def _validate(sensor: Sensor) -> None:
-    """Domain rules on a whole sensor; field errors carry the field name (the JSON Pointer)."""
+    """Domain rules on a whole sensor; field errors carry the field name (the JSON Pointer).
+
+    The columns' own limits (length, integer range, e-mail) are checked too, since imports do not pass
+    through a serializer: a value the database cannot store is a 422 on its field, not a 500."""
     errors = {}
+    try:
+        sensor.clean_fields(exclude=NOT_CLEANED)
+    except ValidationError as error:
+        errors.update(error.message_dict)
     if sensor.controller.kind not in CONTROLLER_KINDS:
         errors["controller"] = "A vendor cannot be the controller: name the municipality or authority that owns it."
     if (sensor.latitude is None) != (sensor.longitude is None):
@@ -310,7 +321,9 @@ def area_facts(geometry) -> dict:
     try:
         facts = polygon_facts(geometry)
     except GeometryError as error:
-        raise ValidationError({"geometry": error.args[0]}, code="invalid") from None
+        # The pointer is /geometry; the detail says where inside it.
+        where = f" (at /geometry{error.pointer})" if error.pointer else ""
+        raise ValidationError({"geometry": f"{error.args[0]}{where}"}, code="invalid") from None
     return {
         "surface_m2_computed": round(facts.surface_m2, 2),
         "min_lon": facts.min_lon,
