@@ -6,6 +6,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -44,12 +49,30 @@ DATA_DIR = Path(os.environ.get("DJANGO_DATA_DIR", PROJECT_DIR / "var"))
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+# Placeholders people copy from examples; production refuses them like any other weak key.
+PLACEHOLDER_SECRET_KEYS = {"change-me-to-50-or-more-random-characters"}
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why `key` is no secret key for production, or None. Django's own rules (check --deploy, security.W009)."""
+    if not key:
+        return "is not set"
+    if key in PLACEHOLDER_SECRET_KEYS or "change-me" in key:
+        return "is the placeholder from .env.example"
+    if key.startswith(SECRET_KEY_INSECURE_PREFIX):
+        return f"starts with {SECRET_KEY_INSECURE_PREFIX!r}"
+    if len(key) < SECRET_KEY_MIN_LENGTH or len(set(key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS:
+        return f"is weak: use at least {SECRET_KEY_MIN_LENGTH} random characters"
+    return None
+
+
+if not DEBUG and (problem := secret_key_problem(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"DJANGO_SECRET_KEY {problem}. Production (DJANGO_DEBUG off) refuses to start without a real secret "
+        "key: set DJANGO_SECRET_KEY to the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`, or DJANGO_DEBUG=true for local development."
+    )
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set. Production (DJANGO_DEBUG off) refuses to start without "
-            "a secret key; set DJANGO_SECRET_KEY, or DJANGO_DEBUG=true for local development."
-        )
     SECRET_KEY = "development-only-key-never-used-with-debug-off-" + "x" * 20  # noqa: S105
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
