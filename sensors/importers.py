@@ -196,6 +196,7 @@ def sensors_import(
                         status=status,
                         fields=fields,
                         may_register=is_operator,
+                        as_controller=is_controller,
                         acting_for=controller if is_controller else operator,
                     )
                 setattr(result, outcome, getattr(result, outcome) + 1)

@@ -268,6 +268,7 @@ def sensor_import_row(
     fields: dict,
     periods=None,
     may_register: bool = True,
+    as_controller: bool = True,
     acting_for: Organisation | None = None,
 ) -> str:
     """Create or update one sensor of an import (by operator and reference); returns created/updated/unchanged.
@@ -275,7 +276,10 @@ def sensor_import_row(
     `acting_for`: the organisation the caller imports for (its history names it; default the controller).
     `may_register`: the caller acts for the operator. A controller importing for another operator only
     updates the sensors it controls: the operator's other references are not its to see (whether one is
-    in use for another controller must not show), and sensors are registered by their operator."""
+    in use for another controller must not show), and sensors are registered by their operator.
+    `as_controller`: the caller decides for the controller. Without it (an operator's import) only the
+    operator's own proposals are updated, and stay proposed: a confirmed sensor is the controller's to
+    change, as through the API (`sensor_update`)."""
     existing = Sensor.objects.filter(operator=operator, reference=fields["reference"])
     if not may_register:
         existing = existing.filter(controller=controller)
@@ -304,10 +308,14 @@ def sensor_import_row(
         raise ValidationError(
             {"reference": "This operator's sensor with that reference belongs to another controller."}
         )
+    if not as_controller and existing.status != SensorStatus.PROPOSED:
+        raise ValidationError(
+            {"reference": "This sensor is confirmed: only its controller changes it, not an operator's import."}
+        )
     before = _snapshot(existing)
     for name, value in fields.items():
         setattr(existing, name, value)
-    existing.status = status
+    existing.status = status if as_controller else existing.status
     _validate(existing)
     _save(existing)
     diff = _diff(before, _snapshot(existing))

@@ -114,9 +114,10 @@ def check_text(text: str, *, first_line: int = 1) -> None:
 
 def csv_rows(text: str):
     """(reader, rows): a csv.DictReader over checked text, and its rows as (line, row) pairs; a cell over
-    CSV_MAX_CELL characters, or any other csv error, raises BodyRefused naming the line."""
+    CSV_MAX_CELL characters, a row with more cells than the header, or any other csv error, raises
+    BodyRefused naming the line. A row with fewer cells than the header has its missing cells empty."""
     check_text(text)
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text), restval="")
     try:
         reader.fieldnames  # noqa: B018 - reads the header row, where the first csv error may be
     except csv.Error as error:
@@ -130,6 +131,11 @@ def csv_rows(text: str):
                 return
             except csv.Error as error:
                 raise _csv_error(error, reader.line_num + 1) from None
+            if None in row:  # DictReader's key for the cells beyond the header
+                line = reader.line_num
+                raise BodyRefused(
+                    f"Line {line} has more cells than the header has columns.", code="parse_error", pointer="", line=line
+                )
             yield reader.line_num, row
 
     return reader, rows()
