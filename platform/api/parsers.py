@@ -133,9 +133,8 @@ def csv_rows(text: str):
                 raise _csv_error(error, reader.line_num + 1) from None
             if None in row:  # DictReader's key for the cells beyond the header
                 line = reader.line_num
-                raise BodyRefused(
-                    f"Line {line} has more cells than the header has columns.", code="parse_error", pointer="", line=line
-                )
+                detail = f"Line {line} has more cells than the header has columns."
+                raise BodyRefused(detail, code="parse_error", pointer="", line=line)
             yield reader.line_num, row
 
     return reader, rows()
