@@ -214,9 +214,8 @@ if BEHIND_TLS_PROXY:
 # address is REMOTE_ADDR); N: the client is the N-th address from the right, the one our nearest proxy saw.
 # Throttling and the sign-in lock both count per address, so a spoofed header must not count.
 TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 1 if BEHIND_TLS_PROXY else 0)
-AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
-AXES_IPWARE_PROXY_ORDER = "right-most"  # our proxy appends the address it saw: the right end is trustworthy
-AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if TRUSTED_PROXY_COUNT else ("REMOTE_ADDR",)
+# The sign-in lock takes the client's address by the same rule as throttling (DRF's NUM_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "api.throttling.client_address"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
