@@ -253,6 +253,30 @@ class SensorDirectory:
         return not periods or any(starts_at <= moment < ends_at for starts_at, ends_at in periods)
 
 
+# The largest count one record may carry: far beyond any crowd, and small enough that the sums of a
+# million records in one rollup bucket stay inside PostgreSQL's bigint.
+MAX_COUNT = 10**12
+COUNT_COLUMNS = ("count_in", "count_out", "count")
+
+
+def _count_problem(values: dict, columns: dict, record: dict) -> tuple[str | None, str] | None:
+    """(field, detail) when a count is not a whole number within 0..MAX_COUNT; whole floats (3.0) become ints.
+
+    JSON Schema counts 3.0 as an integer, so the schema lets it through; the bigint columns need an int."""
+    for column in COUNT_COLUMNS:
+        value = values[column]
+        if value is None:
+            continue
+        field = next((name for name, col in columns.items() if col == column and name in record), None)
+        if isinstance(value, float):
+            if not value.is_integer():
+                return field, f"{value} is not a whole number."
+            value = values[column] = int(value)
+        if not 0 <= value <= MAX_COUNT:
+            return field, f"A count lies between 0 and {MAX_COUNT}; {value} does not."
+    return None
+
+
 def prepare(
     *, dataset: Dataset, items: list[tuple[int | None, object]], now: datetime, operator_ids: set[int] | None
 ) -> Prepared:
@@ -336,6 +360,9 @@ def prepare(
         for column, parts in derived.items():
             if values[column] is None and all(part in record for part in parts):
                 values[column] = sum(record[part] for part in parts)
+        if bad := _count_problem(values, columns, record):
+            problems.append(Problem(index, bad[0], bad[1], code="out_of_range", line=line))
+            continue
         rest = {k: record[k] for k in loose if k in record} if loose else None
         prepared.rows.append(
             Row(
