@@ -9,6 +9,9 @@ from drf_spectacular.utils import OpenApiParameter
 from api.problems import CONTENT_TYPE, TYPE_PREFIX
 
 WRITE_METHODS = {"post", "put", "patch"}
+CHANGING_METHODS = WRITE_METHODS | {"delete"}
+# Query parameters whose bad values answer 404 (DRF's pagination and format negotiation).
+NOT_FOUND_PARAMETERS = {"page", "cursor", "format"}
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 ERROR_DESCRIPTIONS = {
@@ -141,8 +144,15 @@ def _error_codes(path: str, method: str, operation: dict) -> list[str]:
         codes += ["401", "403"]
     if re.search(r"\{[^}]+\}", path):
         codes.append("404")
+    query = {parameter["name"] for parameter in operation.get("parameters", []) if parameter.get("in") == "query"}
+    if query:
+        codes.append("422")  # a query parameter (a filter, a page size) that does not validate
+    if query & NOT_FOUND_PARAMETERS:
+        codes.append("404")  # a page past the end, a cursor that is not one, an unknown format
     if method in WRITE_METHODS:
         codes += ["400", "413", "415", "422"]
+    if method in CHANGING_METHODS:
+        codes.append("409")  # the current state forbids it: a transition from the wrong status, an object in use
     if operation.get(PURPOSE_BOUND):
         codes += ["403", "422", "503"]
     return sorted(set(codes))
