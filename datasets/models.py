@@ -244,9 +244,14 @@ class RecordRollup(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """The first answer to a request sent with an Idempotency-Key, replayed to retries."""
+    """The first answer to a request sent with an Idempotency-Key, replayed to retries.
+
+    Keys belong to the organisation that sent the batch: another organisation feeding the same dataset with
+    the same key is a different request, and is neither replayed this answer nor blocked by it.
+    """
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=200)
     request_sha256 = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField(null=True)
@@ -255,10 +260,12 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["dataset", "key"], name="idempotency_unique_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "organisation", "key"], name="idempotency_unique_key_per_sender")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.dataset_id}:{self.key}"
+        return f"{self.dataset_id}:{self.organisation_id}:{self.key}"
 
 
 class RetentionRun(models.Model):

@@ -192,6 +192,7 @@ def records_ingest(
     if dataset.status == DatasetStatus.RETIRED:
         raise Conflict("The dataset is retired and takes no more records.", "dataset_retired")
     operator_ids = ingest_operator_scope(caller, dataset)
+    acting_for = ingest_acting_for(caller, dataset, operator_ids)
     request_sha = _request_sha256(body, content_type, partial)
     try:
         source_format, items, parse_problems = parse(body, content_type, dataset.schema_version)
@@ -203,7 +204,10 @@ def records_ingest(
             entry = None
             if idempotency_key:
                 entry, created = IdempotencyKey.objects.get_or_create(
-                    dataset=dataset, key=idempotency_key, defaults={"request_sha256": request_sha}
+                    dataset=dataset,
+                    organisation_id=acting_for,
+                    key=idempotency_key,
+                    defaults={"request_sha256": request_sha},
                 )
                 if not created:
                     if entry.request_sha256 != request_sha:
@@ -227,7 +231,7 @@ def records_ingest(
             batch = _batch(
                 caller,
                 dataset,
-                ingest_acting_for(caller, dataset, operator_ids),
+                acting_for,
                 source_format=source_format,
                 status=IngestBatch.Status.PARTIAL if rejected else IngestBatch.Status.STORED,
                 received=prepared.received,
@@ -258,7 +262,7 @@ def records_ingest(
         batch = _batch(
             caller,
             dataset,
-            ingest_acting_for(caller, dataset, operator_ids),
+            acting_for,
             source_format=source_format,
             status=IngestBatch.Status.REJECTED,
             received=prepared.received,

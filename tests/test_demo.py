@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, Membership, Organisation, OrganisationKind
@@ -32,7 +33,8 @@ def test_demo_loads_every_kind_once_and_writes_the_credentials(settings, tmp_pat
         response = APIClient().get("/api/v1/me/", HTTP_AUTHORIZATION=f"Api-Key {secret}")
         assert response.status_code == 200, name
     password = credentials["CDP_PASSWORD_GEMEENTE_VOORBEELDSTAD_PRIVACY_OFFICER"]
-    user = authenticate(username="gemeente-voorbeeldstad-privacy-officer", password=password)
+    sign_in = RequestFactory().post("/accounts/login/")  # django-axes wants the request it may lock
+    user = authenticate(sign_in, username="gemeente-voorbeeldstad-privacy-officer", password=password)
     assert Membership.objects.get(user=user).role == "privacy_officer"
 
     again = StringIO()

@@ -1,7 +1,15 @@
 """Representations beyond JSON: GeoJSON (RFC 7946) and CSV, for lists and single objects."""
 
+import re
+
 from rest_framework import renderers
+from rest_framework.settings import api_settings
 from rest_framework_csv.renderers import PaginatedCSVRenderer
+
+
+def browsable() -> list[type[renderers.BaseRenderer]]:
+    """The browsable API's renderer where the settings have it (DEBUG on only), else nothing."""
+    return [r for r in api_settings.DEFAULT_RENDERER_CLASSES if issubclass(r, renderers.BrowsableAPIRenderer)]
 
 
 class GeoJSONRenderer(renderers.JSONRenderer):
@@ -44,6 +52,22 @@ class GeoJSONRenderer(renderers.JSONRenderer):
         return {"type": "Feature", "id": properties.get("id"), "geometry": geometry, "properties": properties}
 
 
+# OWASP "CSV Injection": a cell that starts with one of these is read as a formula by spreadsheets.
+# (defusedcsv leaves TAB and CR alone, which OWASP lists, and adds '|' and '%': hence our own rule.)
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
+
+
+def csv_neutralise(cell):
+    """A CSV cell that no spreadsheet will evaluate: text starting with a formula trigger gets a leading `'`.
+
+    Numbers (and text that is exactly a signed number, such as "-1.5") stay as they are: they cannot be formulas.
+    """
+    if not isinstance(cell, str) or not cell.startswith(FORMULA_TRIGGERS) or PLAIN_NUMBER.fullmatch(cell):
+        return cell
+    return "'" + cell
+
+
 class CSVRenderer(PaginatedCSVRenderer):
     """CSV of a (paginated) list; geometry objects are left out, lists of values joined with ';'."""
 
@@ -63,7 +87,8 @@ class CSVRenderer(PaginatedCSVRenderer):
         # Columns in the serializer's field order (the library sorts them alphabetically).
         if not header and data:
             header = list(dict.fromkeys(key for row in self.flatten_data(data) for key in row))
-        return super().tablize(data, header=header, labels=labels)
+        for row in super().tablize(data, header=header, labels=labels):
+            yield [csv_neutralise(cell) for cell in row]
 
     def flatten_item(self, item):
         if isinstance(item, dict):

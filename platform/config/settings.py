@@ -1,7 +1,9 @@
 """Django settings for the Crowd Data Platform, read only from the environment (see .env.example)."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -66,6 +68,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "accounts",
     "api",
     "web",
@@ -85,7 +89,23 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Sign-in by a person is locked for a while after repeated wrong passwords (django-axes). The lock is per
+# user name *and* address, so that nobody can lock another person out from elsewhere.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -173,6 +193,33 @@ X_FRAME_OPTIONS = "DENY"
 MAP_TILE_URL = os.environ.get("DJANGO_MAP_TILE_URL", "")
 MAP_TILE_ATTRIBUTION = os.environ.get("DJANGO_MAP_TILE_ATTRIBUTION", "")
 
+
+def tile_origin(url: str) -> list[str]:
+    """The origin the map tiles come from, for the Content-Security-Policy ({s}.tile.example -> *.tile.example)."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return []
+    return [f"{parts.scheme}://{parts.netloc.replace('{s}', '*')}"]
+
+
+# Content-Security-Policy (django-csp): pages load scripts, styles and fonts from this site only, and no
+# inline script at all; images may also come from the map's tile server. The API documentation pages
+# relax style-src for the inline styles their viewers inject (config.urls.docs_csp).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *tile_origin(MAP_TILE_URL)],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 # The DCAT-AP catalogue's own description.
 CATALOG_TITLE = os.environ.get("DJANGO_CATALOG_TITLE", "Crowd Data Platform catalogue")
 CATALOG_PUBLISHER = os.environ.get("DJANGO_CATALOG_PUBLISHER", "Crowd Data Platform")
@@ -202,9 +249,10 @@ REST_FRAMEWORK = {
         "user": os.environ.get("DJANGO_THROTTLE_USER", "600/min"),
         "anon": os.environ.get("DJANGO_THROTTLE_ANON", "120/min"),
     },
+    # The browsable API (HTML) is a developer's aid: only with DEBUG on. In production the API speaks JSON.
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     ],
     "DEFAULT_VERSIONING_CLASS": None,
     "EXCEPTION_HANDLER": "api.problems.problem_exception_handler",

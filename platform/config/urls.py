@@ -1,9 +1,10 @@
 """Root URLs: pages, admin, the OpenAPI document and its viewers, and the API under /api/v1/."""
 
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from api.problems import page_not_found
 from api.views import guard_declared
@@ -16,6 +17,10 @@ api_v1 = [
     path("", include("purposes.api.urls")),
 ]
 
+# The API viewers inject inline styles (Redoc also runs its search in a blob: worker); their scripts are
+# files (the Swagger UI's set-up script too, through the split view), so script-src stays 'self'.
+docs_csp = csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})
+
 urlpatterns = [
     path("", web_views.home, name="home"),
     path("register/", web_views.register, name="register"),
@@ -24,8 +29,12 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/docs/", docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"),
+    path(
+        "api/redoc/",
+        docs_csp(SpectacularRedocView.as_view(url_name="schema", template_name="web/api_redoc.html")),
+        name="redoc",
+    ),
     path("api/v1/", include(api_v1)),
     # Unknown API paths answer problem+json even with DEBUG on (Django's debug 404 is HTML), whatever the
     # method: exempt from CSRF, which would otherwise refuse a POST to it with an HTML 403 first.

@@ -7,7 +7,7 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from accounts.models import Organisation
@@ -16,7 +16,7 @@ from api.pagination import CursorPagination
 from api.parsers import CSVTextParser
 from api.permissions import ANY_MEMBER
 from api.problems import Conflict
-from api.renderers import CSVRenderer, GeoJSONRenderer
+from api.renderers import CSVRenderer, GeoJSONRenderer, browsable
 from api.views import PublicReadOnlyViewSet, ScopedGenericViewSet, ScopedModelViewSet
 from sensors import importers, selectors, services
 from sensors.api.serializers import (
@@ -34,7 +34,7 @@ from sensors.filtersets import AreaFilterSet, SensorFilterSet, SensorTypeFilterS
 from sensors.models import Area, Sensor, SensorEvent, SensorType
 
 WRITING_ROLES = services.REGISTERING_ROLES | services.DECIDING_ROLES
-RENDERERS = [JSONRenderer, GeoJSONRenderer, CSVRenderer, BrowsableAPIRenderer]
+RENDERERS = [JSONRenderer, GeoJSONRenderer, CSVRenderer, *browsable()]
 
 
 @extend_schema_view(
@@ -202,7 +202,7 @@ class AreaViewSet(ScopedModelViewSet):
     organisation_field = "owner"
     serializer_class = AreaSerializer
     filterset_class = AreaFilterSet
-    renderer_classes = [JSONRenderer, GeoJSONRenderer, BrowsableAPIRenderer]
+    renderer_classes = [JSONRenderer, GeoJSONRenderer, *browsable()]
     geojson_geometry_field = "geometry"
     action_roles = {"read": ANY_MEMBER, "write": services.DECIDING_ROLES}
 

@@ -272,3 +272,24 @@ def test_events_are_keyed_by_their_id(owner_client, city):
     assert answer["updated"] == 1
     stored = Record.objects.unguarded("integrity").get(dataset=events)
     assert (stored.series, stored.gauge, stored.data) == ("fest", 8000.0, {"event_name": "Fest"})
+
+
+def test_idempotency_keys_belong_to_the_sender(owner_client, vendor_client, dataset, key_client, city):
+    """Another organisation feeding the same dataset neither gets our answer replayed nor is blocked by our key."""
+    gate_2 = [count_record(sensor="gate-2", count_in=7)]
+    first = post_json(vendor_client, dataset, gate_2, HTTP_IDEMPOTENCY_KEY="batch-0001")
+    assert first.status_code == 201
+    # The owner sends a different body under the vendor's (predictable) key: stored, not refused as a reuse.
+    other = post_json(owner_client, dataset, [count_record(count_in=3)], HTTP_IDEMPOTENCY_KEY="batch-0001")
+    assert other.status_code == 201, other.content
+    assert Record.objects.unguarded("integrity").count() == 2
+    # The owner sends the vendor's body under another key the vendor used: a request of its own, not a replay.
+    assert post_json(vendor_client, dataset, gate_2, HTTP_IDEMPOTENCY_KEY="batch-0002").status_code == 200
+    same = post_json(owner_client, dataset, gate_2, HTTP_IDEMPOTENCY_KEY="batch-0002")
+    assert same.status_code == 200 and "Idempotent-Replayed" not in same
+    assert same.json()["batch"] not in {first.json()["batch"], other.json()["batch"]}
+    # Within one organisation a key is shared by all its keys and people: a retry by another key replays.
+    city_key = key_client(city, Role.INTEGRATOR)
+    retry = post_json(city_key, dataset, [count_record(count_in=3)], HTTP_IDEMPOTENCY_KEY="batch-0001")
+    assert retry["Idempotent-Replayed"] == "true" and retry.json() == other.json()
+    assert IdempotencyKey.objects.count() == 4

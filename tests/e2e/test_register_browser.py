@@ -83,3 +83,26 @@ def test_the_detail_page_explains_the_type_in_english_and_dutch(live_server, dem
         expect(page.get_by_role("heading", name="Wat is het?")).to_be_visible()
         expect(page.locator(".sensor-type")).to_contain_text(camera.explanation_nl)
         expect(page.locator(".sensor-type")).to_contain_text(camera.name_nl)
+
+
+def test_no_page_breaks_its_content_security_policy(live_server, demo):
+    """The pages and both API viewers work under the CSP: the browser reports no violation, and things render."""
+    sensor = selectors.register_sensors().filter(latitude__isnull=False).first()
+    violations = []
+    with browser_page() as page:
+        page.on(
+            "console",
+            lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+        )
+        for path, ready in [
+            ("/", "h1"),
+            ("/register/", "path.sensor-marker"),
+            (f"/register/sensors/{sensor.pk}/", "#sensor-map path.sensor-marker"),
+            ("/accounts/login/", "form button[type=submit]"),
+            ("/api/docs/", ".swagger-ui .opblock"),
+            ("/api/redoc/", "[role=menuitem], .menu-content li"),
+        ]:
+            response = page.goto(f"{live_server.url}{path}")
+            assert "script-src 'self'" in response.headers["content-security-policy"], path
+            expect(page.locator(ready).first).to_be_visible(timeout=15_000)
+    assert violations == []
