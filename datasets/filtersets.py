@@ -2,10 +2,11 @@
 
 import django_filters
 
+from api.filters import FilterSet
 from datasets.models import AccessClassification, Dataset, DatasetStatus, IngestBatch, StandardSchema
 
 
-class StandardSchemaFilterSet(django_filters.FilterSet):
+class StandardSchemaFilterSet(FilterSet):
     title = django_filters.CharFilter(lookup_expr="icontains")
 
     class Meta:
@@ -13,7 +14,7 @@ class StandardSchemaFilterSet(django_filters.FilterSet):
         fields = ["code", "title"]
 
 
-class DatasetFilterSet(django_filters.FilterSet):
+class DatasetFilterSet(FilterSet):
     owner = django_filters.CharFilter(field_name="owner__slug")
     schema = django_filters.CharFilter(field_name="schema_version__schema__code")
     access = django_filters.MultipleChoiceFilter(choices=AccessClassification.choices)
@@ -26,7 +27,7 @@ class DatasetFilterSet(django_filters.FilterSet):
         fields = ["owner", "schema", "access", "status", "title", "sensor"]
 
 
-class IngestBatchFilterSet(django_filters.FilterSet):
+class IngestBatchFilterSet(FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=IngestBatch.Status.choices)
     received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
 

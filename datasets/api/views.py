@@ -4,13 +4,14 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import renderers
+from rest_framework import renderers, serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from api.caller import caller_of, sole_organisation
+from api.params import query_parameters
 from api.permissions import ANY_MEMBER
 from api.views import PublicAPIView, PublicReadOnlyViewSet, ScopedModelViewSet
 from datasets import catalog, fiware, records, selectors, services
@@ -83,8 +84,20 @@ class RecordJSONSchemaView(PublicAPIView):
         return Response(found.record_schema)
 
 
+class IngestQuerySerializer(serializers.Serializer):
+    """The ingest endpoints' query, declared once: the code and the OpenAPI document read it here."""
+
+    partial = serializers.BooleanField(
+        required=False, default=False, help_text="Store the valid records and report the others (default: atomic)."
+    )
+
+
+def ingest_partial(request) -> bool:
+    return query_parameters(request, IngestQuerySerializer)["partial"]
+
+
 INGEST_PARAMETERS = [
-    OpenApiParameter("partial", bool, description="Store the valid records and report the others (default: atomic)."),
+    IngestQuerySerializer,
     OpenApiParameter(
         "Idempotency-Key", str, OpenApiParameter.HEADER, description="A retry with the same key replays the answer."
     ),
@@ -174,7 +187,7 @@ class DatasetViewSet(ScopedModelViewSet):
             dataset=self.get_object(),
             body=request.body,
             content_type=request.content_type,
-            partial=request.query_params.get("partial", "").lower() in {"1", "true"},
+            partial=ingest_partial(request),
             idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
         )
         return self._answer(answer)
@@ -203,7 +216,7 @@ class DatasetViewSet(ScopedModelViewSet):
             dataset=dataset,
             body=request.body,
             content_type=request.content_type,
-            partial=request.query_params.get("partial", "").lower() in {"1", "true"},
+            partial=ingest_partial(request),
             idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
             parse=fiware.parser(request.query_params.get("sensor") or None),
         )
