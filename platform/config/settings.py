@@ -288,6 +288,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.document_representations",
         "api.schema.add_problem_responses",
         "api.schema.require_tags_and_summaries",
     ],
