@@ -164,6 +164,9 @@ def parse_csv(body: bytes, schema_version: SchemaVersion) -> tuple[list[tuple[in
         items.append((line, record))
         if len(items) > MAX_RECORDS:
             check_count(len(items))
+    if not items:
+        # A header alone is an export that found nothing, not a batch: say so rather than store an empty one.
+        raise BodyError("The CSV has a header row but no records.", status=400, code="no_records")
     return items, problems
 
 

@@ -96,6 +96,13 @@ def ingest_partial(request) -> bool:
     return query_parameters(request, IngestQuerySerializer)["partial"]
 
 
+# A header row, then at least one row with a value (a header alone is refused: 400 no_records).
+CSV_RECORDS = {
+    "type": "string",
+    "pattern": r'^[^\n]*\n[\s\S]*[^,\s"][\s\S]*$',
+    "description": "A header row naming the record's fields, then one row per record.",
+}
+
 INGEST_PARAMETERS = [
     IngestQuerySerializer,
     OpenApiParameter(
@@ -166,7 +173,7 @@ class DatasetViewSet(ScopedModelViewSet):
                 "properties": {"records": {"type": "array", "items": {"type": "object"}}},
             },
             "application/x-ndjson": OpenApiTypes.STR,
-            "text/csv": OpenApiTypes.STR,
+            "text/csv": CSV_RECORDS,
         },
         parameters=INGEST_PARAMETERS,
         responses={

@@ -250,6 +250,9 @@ REST_FRAMEWORK = {
         "user": os.environ.get("DJANGO_THROTTLE_USER", "600/min"),
         "anon": os.environ.get("DJANGO_THROTTLE_ANON", "120/min"),
     },
+    # JSON only: multipart and form bodies cannot carry the nested fields (geometry, thresholds, lists) most
+    # writes have; endpoints that read CSV or NDJSON declare their own parsers.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     # The browsable API (HTML) is a developer's aid: only with DEBUG on. In production the API speaks JSON.
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",

@@ -1,0 +1,66 @@
+"""Request bodies: JSON where fields nest, and a CSV of records carries records."""
+
+import json
+
+import pytest
+
+from accounts.models import OrganisationKind, Role
+from datasets.models import IngestBatch
+from tests.datasets.conftest import make_dataset, make_sensor
+from tests.factories import OrganisationFactory
+
+pytestmark = pytest.mark.django_db
+
+V1 = "/api/v1"
+FORMS = {"multipart/form-data", "application/x-www-form-urlencoded"}
+
+
+@pytest.fixture
+def city(db):
+    return OrganisationFactory(kind=OrganisationKind.MUNICIPALITY)
+
+
+def test_no_operation_advertises_form_bodies(contract):
+    advertised = [
+        f"{method.upper()} {path}: {media}"
+        for path, item in contract.raw_schema["paths"].items()
+        for method, operation in item.items()
+        for media in operation.get("requestBody", {}).get("content", {})
+        if media in FORMS
+    ]
+    assert advertised == []
+
+
+def test_a_form_body_is_refused_with_415(city, key_client):
+    client = key_client(city, Role.ADMIN)
+    response = client.post(f"{V1}/areas/", {"name": "Plein", "area_type": "square"}, format="multipart")
+    assert response.status_code == 415, response.content
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def send_csv(city, key_client, body):
+    dataset = make_dataset(city, sensors=[make_sensor(city, city, "gate-1")])
+    client = key_client(city, Role.INTEGRATOR)
+    return dataset, client.post(f"{V1}/datasets/{dataset.pk}/records/", body, content_type="text/csv")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "sensor,observed_from,observed_to,count_in,count_out\n",
+        "sensor,observed_from,observed_to,count_in,count_out\r\n,,,,\r\n",
+    ],
+)
+def test_a_csv_with_a_header_only_is_refused_with_400(city, key_client, body):
+    dataset, response = send_csv(city, key_client, body)
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "no_records"
+    assert not IngestBatch.objects.filter(dataset=dataset).exists()
+
+
+def test_a_csv_with_a_record_is_taken(city, key_client):
+    body = "sensor,observed_from,observed_to,count_in,count_out\ngate-1,2026-01-05T10:00:00Z,2026-01-05T10:05:00Z,1,2\n"
+    _, response = send_csv(city, key_client, body)
+    assert response.status_code == 201, response.content
+    assert json.loads(response.content)["received"] == 1
