@@ -27,8 +27,13 @@ class DatasetFilterSet(FilterSet):
         fields = ["owner", "schema", "access", "status", "title", "sensor"]
 
 
+# How a batch was sent (IngestBatch.source_format).
+SOURCE_FORMATS = ["json", "ndjson", "csv", "fiware"]
+
+
 class IngestBatchFilterSet(FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=IngestBatch.Status.choices)
+    source_format = django_filters.ChoiceFilter(choices=[(name, name) for name in SOURCE_FORMATS])
     received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
 
     class Meta:

@@ -44,9 +44,17 @@ class Problem:
 class BodyError(Exception):
     """The body as a whole cannot be read (not JSON, no `records`, too many records...)."""
 
-    def __init__(self, detail: str, *, status: int = 400, code: str = "parse_error", line: int | None = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status: int = 400,
+        code: str = "parse_error",
+        line: int | None = None,
+        pointer: str | None = None,
+    ):
         super().__init__(detail)
-        self.status, self.code, self.line = status, code, line
+        self.status, self.code, self.line, self.pointer = status, code, line, pointer
 
 
 @dataclass(slots=True)
@@ -96,7 +104,15 @@ def parse_json(body: bytes) -> list[tuple[int | None, object]]:
             'The body must be an object with a list of records: {"records": [...]}.', status=422, code="invalid"
         )
     check_count(len(document["records"]))
+    for index, record in enumerate(document["records"]):
+        _check_is_object(record, pointer=f"/records/{index}")
     return [(None, record) for record in document["records"]]
+
+
+def _check_is_object(record, *, pointer: str, line: int | None = None) -> None:
+    # The envelope's shape, not a record's content: refused as a whole, also when `partial` reports bad records.
+    if not isinstance(record, dict):
+        raise BodyError("A record must be a JSON object.", status=422, code="invalid", line=line, pointer=pointer)
 
 
 def parse_ndjson(body: bytes) -> list[tuple[int | None, object]]:
@@ -108,6 +124,7 @@ def parse_ndjson(body: bytes) -> list[tuple[int | None, object]]:
             items.append((number, orjson.loads(line)))
         except orjson.JSONDecodeError as error:
             raise BodyError(f"Line {number} is not JSON: {error}", line=number) from None
+        _check_is_object(items[-1][1], pointer="", line=number)
         if len(items) > MAX_RECORDS:
             check_count(len(items))
     return items

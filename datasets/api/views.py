@@ -24,7 +24,7 @@ from datasets.api.serializers import (
     StandardSchemaListSerializer,
     StandardSchemaSerializer,
 )
-from datasets.filtersets import DatasetFilterSet, IngestBatchFilterSet, StandardSchemaFilterSet
+from datasets.filtersets import SOURCE_FORMATS, DatasetFilterSet, IngestBatchFilterSet, StandardSchemaFilterSet
 from datasets.models import AccessClassification, Dataset, DatasetStatus, IngestBatch, SchemaVersion, StandardSchema
 
 
@@ -234,7 +234,7 @@ class DatasetViewSet(ScopedModelViewSet):
         responses=IngestBatchSerializer(many=True),
         parameters=[
             OpenApiParameter("status", str, enum=IngestBatch.Status.values),
-            OpenApiParameter("source_format", str, enum=["json", "ndjson", "csv", "fiware"]),
+            OpenApiParameter("source_format", str, enum=SOURCE_FORMATS),
             OpenApiParameter("received_after", OpenApiTypes.DATETIME),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),

@@ -77,6 +77,7 @@ def test_empty_text_filters_are_still_text(client):
 def test_the_batches_filter_refuses_an_unknown_status(city, client):
     dataset = make_dataset(city)
     assert_refused(client.get(f"{V1}/datasets/{dataset.pk}/batches/", {"status": "AAA"}), 422, "/status")
+    assert_refused(client.get(f"{V1}/datasets/{dataset.pk}/batches/", {"source_format": "xml"}), 422, "/source_format")
     assert client.get(f"{V1}/datasets/{dataset.pk}/batches/", {"status": "stored"}).status_code == 200
 
 

@@ -64,3 +64,51 @@ def test_a_csv_with_a_record_is_taken(city, key_client):
     _, response = send_csv(city, key_client, body)
     assert response.status_code == 201, response.content
     assert json.loads(response.content)["received"] == 1
+
+
+def test_sensor_import_problems_carry_a_pointer(assert_conforms, city, key_client):
+    client = key_client(city, Role.ADMIN)
+    path = "/api/v1/sensors/import/"
+    response = client.post(
+        f"{path}?controller={city.slug}&sensor_type=thermal-counter", "name\nPlein\n", content_type="text/csv"
+    )
+    assert response.status_code == 422, response.content
+    assert_conforms("post", path, response)
+    assert response.json()["errors"][0]["pointer"] == "/1"
+
+
+@pytest.mark.parametrize("partial", ["false", "true"])
+def test_a_record_that_is_not_an_object_refuses_the_body(city, key_client, partial):
+    dataset = make_dataset(city, sensors=[make_sensor(city, city, "gate-1")])
+    client = key_client(city, Role.INTEGRATOR)
+    response = client.post(
+        f"{V1}/datasets/{dataset.pk}/records/?partial={partial}", {"records": [[None, None]]}, format="json"
+    )
+    assert response.status_code == 422, response.content
+    assert response.json()["errors"][0]["pointer"] == "/records/0"
+    assert not IngestBatch.objects.filter(dataset=dataset).exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "pointer"),
+    [
+        ("patch", "/organisations/{slug}/", {"description": 0}, "/description"),
+        ("put", "/organisations/{slug}/", {"name": "Stad", "description": 1.5}, "/description"),
+        ("post", "/areas/", {"name": 7, "area_type": "square"}, "/name"),
+    ],
+)
+def test_a_number_where_the_document_says_text_is_refused(city, key_client, method, path, body, pointer):
+    client = key_client(city, Role.ADMIN)
+    response = getattr(client, method)(V1 + path.format(slug=city.slug), body, format="json")
+    assert response.status_code == 422, response.content
+    assert pointer in [error["pointer"] for error in response.json()["errors"]]
+
+
+def test_a_number_in_a_list_of_text_is_refused(city, key_client):
+    from tests.factories import api_key_for
+
+    key, _ = api_key_for(city, role=Role.INTEGRATOR)
+    client = key_client(city, Role.ADMIN)
+    response = client.put(f"{V1}/api-keys/{key.prefix}/purposes/", {"purposes": [0]}, format="json")
+    assert response.status_code == 422, response.content
+    assert response.json()["errors"][0]["pointer"] == "/purposes/0"
