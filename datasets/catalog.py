@@ -3,8 +3,9 @@
 from django.conf import settings
 from django.urls import reverse
 
+from accounts.selectors import ANONYMOUS
 from datasets.api.serializers import schema_version_url
-from datasets.selectors import dataset_bbox, dataset_time_span
+from datasets.selectors import dataset_places, dataset_time_span
 
 CONTEXT = {
     "dcat": "http://www.w3.org/ns/dcat#",
@@ -60,7 +61,8 @@ def dataset_node(dataset, request) -> dict:
             }
         ],
     }
-    box = dataset_bbox(dataset)
+    # Built from what is public: the catalogue is anonymous, whoever harvests it.
+    box = dataset_places(dataset, caller=ANONYMOUS).bbox
     if box:
         node["dct:spatial"] = {
             "@type": "dct:Location",

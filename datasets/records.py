@@ -224,12 +224,17 @@ def _parse_time(text: str) -> datetime:
 
 
 class SensorDirectory:
-    """The sensors that feed a dataset, by id and by the operator's reference (two flat queries)."""
+    """The sensors that feed a dataset, by id and by the operator's reference (two flat queries).
 
-    def __init__(self, dataset: Dataset):
-        feeding = Sensor.objects.filter(datasets=dataset).values_list(
-            "pk", "reference", "operator_id", "status", "installed_at", "active_until"
-        )
+    With `operator_ids` (a caller that pushes as an operator, not as the owner), only the sensors of
+    those operators: another operator's sensor is unknown to it, exactly like one that does not exist."""
+
+    def __init__(self, dataset: Dataset, operator_ids: set[int] | None = None):
+        feeding = Sensor.objects.filter(datasets=dataset)
+        if operator_ids is not None:
+            feeding = feeding.filter(operator_id__in=operator_ids)
+        feeding = feeding.values_list("pk", "reference", "operator_id", "status", "installed_at", "active_until")
+        self.whose = "" if operator_ids is None else " you operate"
         self.by_id = {row[0]: row for row in feeding}
         self.by_reference: dict[str, tuple | None] = {}
         for row in self.by_id.values():
@@ -246,11 +251,11 @@ class SensorDirectory:
         if "sensor_id" in record:
             sensor = self.by_id.get(record["sensor_id"])
             if sensor is None:
-                return None, "sensor_id", f"Sensor {record['sensor_id']} does not feed this dataset."
+                return None, "sensor_id", f"No sensor{self.whose} with id {record['sensor_id']} feeds this dataset."
             return sensor, None, None
         reference = record["sensor"]
         if reference not in self.by_reference:
-            return None, "sensor", f"No sensor with reference {reference!r} feeds this dataset."
+            return None, "sensor", f"No sensor{self.whose} with reference {reference!r} feeds this dataset."
         sensor = self.by_reference[reference]
         if sensor is None:
             return None, "sensor", f"Several operators use reference {reference!r}; name the sensor by sensor_id."
@@ -280,7 +285,7 @@ def prepare(
     derived = schema_version.derived_columns or {}
     # Fields that go to `data` (neither key nor typed column); most schemas have few or none.
     loose = set(schema_version.record_schema.get("properties", {})) - KEY_FIELDS - set(columns)
-    directory = SensorDirectory(dataset) if by_sensor else None
+    directory = SensorDirectory(dataset, operator_ids) if by_sensor else None
     latest = now + FUTURE_TOLERANCE
     prepared = Prepared(received=len(items))
     seen: dict[tuple, int] = {}
@@ -315,17 +320,6 @@ def prepare(
             sensor, field_name, detail = directory.resolve(record)
             if sensor is None:
                 problems.append(Problem(index, field_name, detail, code="unknown_sensor", line=line))
-                continue
-            if operator_ids is not None and sensor[2] not in operator_ids:
-                problems.append(
-                    Problem(
-                        index,
-                        field_name or "sensor",
-                        "You do not operate this sensor.",
-                        code="not_the_operator",
-                        line=line,
-                    )
-                )
                 continue
             if not directory.active_at(sensor, start):
                 problems.append(

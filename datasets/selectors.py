@@ -8,8 +8,12 @@ from django.db.models import BooleanField, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDay
 
+from accounts.selectors import Caller
 from datasets.models import AccessClassification, Dataset, DatasetStatus, Record, RecordRollup
 from purposes.decisions import AccessDecision, UnguardedRead
+from purposes.models import Grant
+from sensors.models import Visibility
+from sensors.selectors import sensor_visible_to
 
 
 def public_datasets() -> QuerySet[Dataset]:
@@ -22,19 +26,38 @@ def public_datasets() -> QuerySet[Dataset]:
     )
 
 
-def dataset_bbox(dataset: Dataset) -> list[float] | None:
-    """[min_lon, min_lat, max_lon, max_lat] of the dataset's sensors and areas."""
+@dataclass(frozen=True)
+class DatasetPlaces:
+    """Where a dataset's data comes from, as far as one caller may see it."""
+
+    sensor_ids: list[int]
+    area_ids: list[int]
+    bbox: list[float] | None  # [min_lon, min_lat, max_lon, max_lat] of those sensors and areas
+
+
+def dataset_places(dataset: Dataset, *, caller: Caller) -> DatasetPlaces:
+    """The dataset's sensors, areas and bounding box, built from what the caller may see.
+
+    The owner's members see all of it. Anyone else (other organisations, anonymous callers, the public
+    catalogue) sees the sensors in the public register and those its own organisations control or
+    operate: a restricted sensor shows only as a count per type and area in the register, never here.
+    The owner's own areas are published with its dataset (its choice); no other organisation's area is.
+    Reads the prefetched `sensors` and `areas`: no query per dataset in a list.
+    """
+    whole = caller.role_in(dataset.owner_id) is not None
+    mine = caller.organisation_ids
+    sensors = [s for s in dataset.sensors.all() if whole or sensor_visible_to(s, caller)]
+    areas = [a for a in dataset.areas.all() if whole or a.owner_id == dataset.owner_id or a.owner_id in mine]
     lons, lats = [], []
-    for sensor in dataset.sensors.all():
+    for sensor in sensors:
         if sensor.latitude is not None:
             lons.append(sensor.longitude)
             lats.append(sensor.latitude)
-    for area in dataset.areas.all():
+    for area in areas:
         lons += [area.min_lon, area.max_lon]
         lats += [area.min_lat, area.max_lat]
-    if not lons:
-        return None
-    return [min(lons), min(lats), max(lons), max(lats)]
+    bbox = [min(lons), min(lats), max(lons), max(lats)] if lons else None
+    return DatasetPlaces(sensor_ids=[sensor.pk for sensor in sensors], area_ids=[area.pk for area in areas], bbox=bbox)
 
 
 def dataset_time_span(dataset: Dataset) -> dict | None:
@@ -208,6 +231,14 @@ def on_bucket_edge(moment: datetime, minutes: int) -> bool:
     return utc.second == 0 and utc.microsecond == 0 and (utc.hour * 60 + utc.minute) % minutes == 0
 
 
+def reads_as_a_named_party(decision: AccessDecision, dataset: Dataset) -> bool:
+    """Whether the reader acts for the dataset's owner, or under a grant that names its organisation;
+    otherwise it reads under an open grant (anyone may), and what it reads is public output."""
+    if decision.acting_for_id is not None and decision.acting_for_id == dataset.owner_id:
+        return True
+    return Grant.objects.filter(pk__in=decision.grant_ids, dataset_id=dataset.pk, grantee__isnull=False).exists()
+
+
 @dataclass
 class CountCells:
     rows: list[dict]
@@ -236,6 +267,9 @@ def counts_aggregate(
     group = "sensor__area_id" if by == "area" else "sensor_id"
     if by == "area":
         rollups = rollups.filter(sensor__area__isnull=False)
+    elif not reads_as_a_named_party(decision, dataset):
+        # Public figures: a restricted sensor counts in its area only, never as a sensor of its own.
+        rollups = rollups.exclude(sensor__visibility=Visibility.RESTRICTED)
     period = TruncDay("bucket", tzinfo=UTC) if bucket == "day" else F("bucket")
     cells = (
         rollups.annotate(period=period)

@@ -44,6 +44,13 @@ def _check_sensors(owner: Organisation, sensors, schema_version: SchemaVersion) 
             )
 
 
+def _check_areas(owner: Organisation, areas) -> None:
+    # A dataset publishes its areas' outline (spatial_coverage): only the owner's own. The API lets a caller
+    # name its own organisations' areas only, so this names nothing the caller cannot see.
+    if any(area.owner_id != owner.pk for area in areas):
+        raise ValidationError({"areas": f"A dataset's areas are its owner's: name areas of {owner.name}."})
+
+
 def _check_collection_purposes(dataset: Dataset, owner: Organisation, purposes) -> None:
     """Collection purposes are the owner's own, and fixed once data was collected for them: adding one
     later would re-purpose data already held, which only a grant with an assessment may do."""
@@ -79,6 +86,7 @@ def dataset_register(
     if not caller.has_role(DESCRIBING_ROLES, organisation_id=owner.pk):
         raise Forbidden("Only a data steward or admin of the owner registers its datasets.", "not_the_owner")
     _check_sensors(owner, sensors, schema_version)
+    _check_areas(owner, areas)
     dataset = Dataset(owner=owner, schema_version=schema_version, **fields)
     _check_collection_purposes(dataset, owner, collection_purposes)
     if not dataset.publisher:
@@ -110,6 +118,7 @@ def dataset_update(
         _check_sensors(dataset.owner, sensors, dataset.schema_version)
         dataset.sensors.set(sensors)
     if areas is not None:
+        _check_areas(dataset.owner, areas)
         dataset.areas.set(areas)
     if collection_purposes is not None:
         dataset.collection_purposes.set(collection_purposes)

@@ -10,7 +10,15 @@ from accounts.models import Organisation
 from accounts.selectors import Caller
 from datasets.models import Dataset
 from datasets.selectors import public_datasets
-from purposes.models import DPIA_CLEARED, AccessEvent, AccessEventDataset, Grant, Purpose, PurposeStatus
+from purposes.models import (
+    DPIA_CLEARED,
+    AccessEvent,
+    AccessEventDataset,
+    CompatibilityAssessment,
+    Grant,
+    Purpose,
+    PurposeStatus,
+)
 
 
 def in_force_q(at: datetime) -> Q:
@@ -27,6 +35,34 @@ def live_grant_q(at: datetime, prefix: str = "") -> Q:
     return Q(**{f"{prefix}revoked_at__isnull": True, f"{prefix}valid_from__lte": at}) & (
         Q(**{f"{prefix}valid_until__isnull": True}) | Q(**{f"{prefix}valid_until__gt": at})
     )
+
+
+def purposes_nameable(*, caller: Caller, at: datetime | None = None) -> QuerySet[Purpose]:
+    """Purposes a caller may name in a grant or an assessment: its organisations' own, and every purpose in
+    force (public in /public/purposes/). Another organisation's draft or withdrawn purpose is unknown."""
+    return Purpose.objects.filter(Q(holder_id__in=caller.organisation_ids) | in_force_q(at or timezone.now()))
+
+
+def purposes_held(*, caller: Caller) -> QuerySet[Purpose]:
+    """The purposes of the caller's organisations: what a dataset may be collected for."""
+    return Purpose.objects.filter(holder_id__in=caller.organisation_ids)
+
+
+def grantees_nameable(*, caller: Caller, at: datetime | None = None) -> QuerySet[Organisation]:
+    """Organisations a grant may name: holders of a purpose the caller may name (a grantee must hold the
+    grant's purpose), and the caller's own."""
+    holders = Purpose.objects.filter(in_force_q(at or timezone.now())).values("holder_id")
+    return Organisation.objects.filter(Q(pk__in=caller.organisation_ids) | Q(pk__in=holders))
+
+
+def datasets_owned_with(*, caller: Caller, roles) -> QuerySet[Dataset]:
+    """Datasets of the organisations in which the caller holds one of `roles`."""
+    return Dataset.objects.filter(owner_id__in=caller.organisations_with(roles))
+
+
+def assessments_owned_with(*, caller: Caller, roles) -> QuerySet[CompatibilityAssessment]:
+    """Assessments of the datasets of the organisations in which the caller holds one of `roles`."""
+    return CompatibilityAssessment.objects.filter(dataset__owner_id__in=caller.organisations_with(roles))
 
 
 def purpose_datasets(*, purposes, at: datetime | None = None) -> dict[int, list[Dataset]]:

@@ -165,7 +165,8 @@ def sensors_import(
     if sensor_type not in types:
         raise ValidationError({"sensor_type": f"Unknown sensor type {sensor_type!r}."})
     is_controller = caller.has_role(services.DECIDING_ROLES, organisation_id=controller.pk)
-    if not is_controller and not caller.has_role(services.REGISTERING_ROLES, organisation_id=operator.pk):
+    is_operator = caller.has_role(services.REGISTERING_ROLES, organisation_id=operator.pk)
+    if not is_controller and not is_operator:
         raise services.Forbidden("Import as the controller's data steward or admin, or as the operator.", "not_allowed")
     defaults = {
         "sensor_type": sensor_type,
@@ -191,7 +192,13 @@ def sensors_import(
                 status = status if is_controller else SensorStatus.PROPOSED
                 with transaction.atomic():
                     outcome = services.sensor_import_row(
-                        caller=caller, controller=controller, operator=operator, status=status, fields=fields
+                        caller=caller,
+                        controller=controller,
+                        operator=operator,
+                        status=status,
+                        fields=fields,
+                        may_register=is_operator,
+                        acting_for=controller if is_controller else operator,
                     )
                 setattr(result, outcome, getattr(result, outcome) + 1)
             except (ValueError, KeyError) as error:

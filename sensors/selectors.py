@@ -4,13 +4,37 @@ from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
 
+from accounts.selectors import Caller
 from sensors.models import Area, Sensor, SensorStatus, Visibility
+
+
+def in_register_q(prefix: str = "") -> Q:
+    """What makes a sensor public: active and not restricted. Everything the platform publishes about
+    sensors (the register, the catalogue, coverage) is built from these; `in_register` is its Python form."""
+    return Q(**{f"{prefix}status": SensorStatus.ACTIVE, f"{prefix}visibility": Visibility.PUBLIC})
+
+
+def in_register(sensor: Sensor) -> bool:
+    """`in_register_q` for a sensor already loaded (e.g. prefetched with a page of datasets)."""
+    return sensor.status == SensorStatus.ACTIVE and sensor.visibility == Visibility.PUBLIC
+
+
+def sensors_visible_q(caller: Caller) -> Q:
+    """Sensors a caller may see: those in the register, and those its organisations control or operate."""
+    mine = caller.organisation_ids
+    return in_register_q() | Q(controller_id__in=mine) | Q(operator_id__in=mine)
+
+
+def sensor_visible_to(sensor: Sensor, caller: Caller) -> bool:
+    """`sensors_visible_q` for a sensor already loaded."""
+    mine = caller.organisation_ids
+    return in_register(sensor) or sensor.controller_id in mine or sensor.operator_id in mine
 
 
 def register_sensors() -> QuerySet[Sensor]:
     """Sensors in the public register: active and not restricted."""
     return (
-        Sensor.objects.filter(status=SensorStatus.ACTIVE, visibility=Visibility.PUBLIC)
+        Sensor.objects.filter(in_register_q())
         .select_related("sensor_type", "controller", "operator", "area")
         .prefetch_related("active_periods")
     )
@@ -59,3 +83,28 @@ def in_bbox(queryset: QuerySet[Sensor], min_lon: float, min_lat: float, max_lon:
 def areas_in_bbox(queryset, min_lon: float, min_lat: float, max_lon: float, max_lat: float):
     """Areas whose bounding box overlaps the box."""
     return queryset.filter(min_lon__lte=max_lon, max_lon__gte=min_lon, min_lat__lte=max_lat, max_lat__gte=min_lat)
+
+
+# What a request may name (api.fields scopes) -----------------------------------------------------
+
+
+def areas_owned(*, caller: Caller) -> QuerySet[Area]:
+    """The areas of the caller's organisations: what a dataset may name (it publishes their outline)."""
+    return Area.objects.filter(owner_id__in=caller.organisation_ids)
+
+
+def areas_for_sensors(*, caller: Caller) -> QuerySet[Area]:
+    """Areas a sensor may be placed in: the caller's organisations' own, those the public register names
+    (by id and name: the areas of active sensors, restricted ones counted per area), and those of the
+    sensors the caller's organisations control or operate. Never another organisation's private area."""
+    mine = caller.organisation_ids
+    named = Sensor.objects.filter(
+        Q(status=SensorStatus.ACTIVE) | Q(controller_id__in=mine) | Q(operator_id__in=mine), area__isnull=False
+    ).values("area_id")
+    return Area.objects.filter(Q(owner_id__in=mine) | Q(pk__in=named))
+
+
+def sensors_controlled_or_operated(*, caller: Caller) -> QuerySet[Sensor]:
+    """The sensors of the caller's organisations: those a dataset may be fed by."""
+    mine = caller.organisation_ids
+    return Sensor.objects.filter(Q(controller_id__in=mine) | Q(operator_id__in=mine))

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation, OrganisationKind, Role
 from accounts.selectors import Caller
-from api.problems import Conflict, Forbidden
+from api.problems import Conflict, Forbidden, NotOffered
 from sensors.geometry import GeometryError, check_point, polygon_facts
 from sensors.models import ActivePeriod, Area, Measure, Sensor, SensorEvent, SensorStatus, Visibility
 
@@ -40,6 +40,20 @@ SENSOR_FIELDS = [
     "visibility",
     "restriction_reason",
 ]
+
+
+# Fixed once a sensor is registered: moving a sensor between organisations is not offered.
+FIXED_FIELDS = ("controller", "operator")
+
+
+class TransferNotOffered(NotOffered):
+    def __init__(self, field: str):
+        super().__init__(
+            f"A sensor's {field} is fixed once it is registered: moving a sensor to another organisation is not "
+            "offered. Remove it, and have the other organisation's operator register it.",
+            "transfer_not_offered",
+            pointer=f"/{field}",
+        )
 
 
 def _snapshot(sensor: Sensor) -> dict:
@@ -171,6 +185,15 @@ def sensor_update(*, caller: Caller, sensor: Sensor, active_periods=None, **chan
             "Once confirmed, only the controller's data steward or admin can change this sensor.",
             "not_the_controller",
         )
+    if "reference" in changes and changes["reference"] != sensor.reference and not is_operator:
+        # The reference is the operator's key for pushing data, unique among its sensors: whether another
+        # value is taken would tell the controller of the operator's other sensors, the controller's or not.
+        raise Forbidden("Only the operator changes a sensor's reference: it pushes data with it.", "not_the_operator")
+    for name in FIXED_FIELDS:
+        if name in changes and changes.pop(name) != getattr(sensor, name):
+            raise TransferNotOffered(name)
+    # Whom the caller acts for, decided before anything changes: its own organisation, never the other party.
+    acting_for = sensor.controller if is_controller else sensor.operator
     before = _snapshot(sensor)
     for name, value in changes.items():
         setattr(sensor, name, value)
@@ -179,7 +202,6 @@ def sensor_update(*, caller: Caller, sensor: Sensor, active_periods=None, **chan
     _set_periods(sensor, active_periods)
     diff = _diff(before, _snapshot(sensor))
     if diff:
-        acting_for = sensor.controller if is_controller else sensor.operator
         _record(sensor, SensorEvent.Action.UPDATED, caller, acting_for=acting_for, changes=diff)
     return sensor
 
@@ -226,9 +248,32 @@ def sensor_transition(*, caller: Caller, sensor: Sensor, action: str, note: str 
     return sensor
 
 
-def sensor_import_row(*, caller: Caller, controller, operator, status: str, fields: dict, periods=None) -> str:
-    """Create or update one sensor of an import (by operator and reference); returns created/updated/unchanged."""
-    existing = Sensor.objects.filter(operator=operator, reference=fields["reference"]).first()
+def sensor_import_row(
+    *,
+    caller: Caller,
+    controller,
+    operator,
+    status: str,
+    fields: dict,
+    periods=None,
+    may_register: bool = True,
+    acting_for: Organisation | None = None,
+) -> str:
+    """Create or update one sensor of an import (by operator and reference); returns created/updated/unchanged.
+
+    `acting_for`: the organisation the caller imports for (its history names it; default the controller).
+    `may_register`: the caller acts for the operator. A controller importing for another operator only
+    updates the sensors it controls: the operator's other references are not its to see (whether one is
+    in use for another controller must not show), and sensors are registered by their operator."""
+    existing = Sensor.objects.filter(operator=operator, reference=fields["reference"])
+    if not may_register:
+        existing = existing.filter(controller=controller)
+    existing = existing.first()
+    if existing is None and not may_register:
+        raise ValidationError(
+            {"reference": f"You control no sensor of {operator.name} with this reference; its operator registers it."}
+        )
+    acting_for = acting_for or controller
     if existing is None:
         sensor = Sensor(controller=controller, operator=operator, status=status, **fields)
         if status == SensorStatus.ACTIVE:
@@ -240,7 +285,7 @@ def sensor_import_row(*, caller: Caller, controller, operator, status: str, fiel
             sensor,
             SensorEvent.Action.IMPORTED,
             caller,
-            acting_for=controller,
+            acting_for=acting_for,
             changes=_diff({}, _snapshot(sensor)),
         )
         return "created"
@@ -257,7 +302,7 @@ def sensor_import_row(*, caller: Caller, controller, operator, status: str, fiel
     diff = _diff(before, _snapshot(existing))
     if not diff:
         return "unchanged"
-    _record(existing, SensorEvent.Action.IMPORTED, caller, acting_for=controller, changes=diff)
+    _record(existing, SensorEvent.Action.IMPORTED, caller, acting_for=acting_for, changes=diff)
     return "updated"
 
 

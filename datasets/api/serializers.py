@@ -4,9 +4,14 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from accounts.models import Organisation
+from accounts.selectors import ANONYMOUS, organisation_list
 from api.caller import caller_of
+from api.fields import ScopedPrimaryKeyRelatedField, ScopedSlugRelatedField
 from datasets.models import AccessClassification, Dataset, IngestBatch, SchemaVersion, StandardSchema
+from datasets.selectors import dataset_places
+from purposes import selectors as purposes_selectors
 from purposes.models import Purpose
+from sensors import selectors as sensors_selectors
 from sensors.models import Area, Sensor
 
 EU_THEMES = ["AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST", "REGI", "SOCI", "TECH", "TRAN"]
@@ -88,26 +93,50 @@ class StandardSchemaListSerializer(StandardSchemaSerializer):
 
 
 class DatasetSerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all(), required=False)
-    schema = serializers.SlugRelatedField(
-        source="schema_version.schema", slug_field="code", queryset=StandardSchema.objects.all()
+    owner = ScopedSlugRelatedField(
+        slug_field="slug",
+        model=Organisation,
+        scope=organisation_list,
+        required=False,
+        help_text="Your organisation (default: your only one).",
+    )
+    schema = ScopedSlugRelatedField(
+        source="schema_version.schema",
+        slug_field="code",
+        model=StandardSchema,
+        public="the standard schemas are public (/api/v1/schemas/)",
     )
     schema_version = serializers.CharField(source="schema_version.version", required=False)
     conforms_to = serializers.SerializerMethodField(help_text="URL of the schema version (DCAT-AP dct:conformsTo).")
-    sensors = serializers.PrimaryKeyRelatedField(many=True, queryset=Sensor.objects.all(), required=False)
-    areas = serializers.PrimaryKeyRelatedField(many=True, queryset=Area.objects.all(), required=False)
+    sensors = ScopedPrimaryKeyRelatedField(
+        many=True,
+        model=Sensor,
+        scope=sensors_selectors.sensors_controlled_or_operated,
+        required=False,
+        help_text="Sensors the owner controls or operates. Outside the owner, the public ones only.",
+    )
+    areas = ScopedPrimaryKeyRelatedField(
+        many=True,
+        model=Area,
+        scope=sensors_selectors.areas_owned,
+        required=False,
+        help_text="The owner's areas (published with the dataset: their outline is in spatial_coverage).",
+    )
     themes = serializers.ListField(child=serializers.ChoiceField(choices=EU_THEMES), required=False)
     keywords = serializers.ListField(child=serializers.CharField(max_length=60), required=False)
     update_frequency = serializers.ChoiceField(choices=EU_FREQUENCIES, required=False)
     access = serializers.ChoiceField(choices=AccessClassification.choices)
-    collection_purposes = serializers.SlugRelatedField(
+    collection_purposes = ScopedSlugRelatedField(
         many=True,
         slug_field="code",
-        queryset=Purpose.objects.none(),
+        model=Purpose,
+        scope=purposes_selectors.purposes_held,
         required=False,
         help_text="Codes of the owner's purposes the data is collected for (they act as its records-level grants).",
     )
-    spatial_coverage = serializers.SerializerMethodField(help_text="Bounding box of the sensors and areas.")
+    spatial_coverage = serializers.SerializerMethodField(
+        help_text="Bounding box of the sensors and areas you may see: outside the owner, public sensors only."
+    )
     temporal_coverage = serializers.SerializerMethodField(help_text="First and last observation held.")
 
     class Meta:
@@ -140,26 +169,22 @@ class DatasetSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if (
-            request is not None
-            and "collection_purposes" in self.fields
-            and not self.fields["collection_purposes"].read_only
-        ):
-            # Only the caller's organisations' purposes can be named; another's answers like a missing one.
-            self.fields["collection_purposes"].child_relation.queryset = Purpose.objects.filter(
-                holder_id__in=caller_of(request).organisation_ids
-            )
-
     def get_conforms_to(self, dataset) -> str:
         return schema_version_url(dataset.schema_version, self.context.get("request"))
 
-    def get_spatial_coverage(self, dataset) -> list[float] | None:
-        from datasets.selectors import dataset_bbox
+    def _caller(self):
+        request = self.context.get("request")
+        return caller_of(request) if request is not None else ANONYMOUS
 
-        return dataset_bbox(dataset)
+    def to_representation(self, dataset):
+        # Sensors, areas and coverage as far as the caller may see them (datasets.selectors.dataset_places).
+        self._places = dataset_places(dataset, caller=self._caller())
+        data = super().to_representation(dataset)
+        data["sensors"], data["areas"] = self._places.sensor_ids, self._places.area_ids
+        return data
+
+    def get_spatial_coverage(self, dataset) -> list[float] | None:
+        return self._places.bbox
 
     def get_temporal_coverage(self, dataset) -> dict | None:
         from datasets.selectors import dataset_time_span
@@ -185,6 +210,9 @@ class PublicDatasetSerializer(DatasetSerializer):
 
     class Meta(DatasetSerializer.Meta):
         read_only_fields = DatasetSerializer.Meta.fields
+
+    def _caller(self):
+        return ANONYMOUS  # the catalogue is the same for everyone: built from what is public
 
 
 class IngestBatchSerializer(serializers.ModelSerializer):

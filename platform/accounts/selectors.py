@@ -62,5 +62,10 @@ def organisation_list(*, caller: Caller) -> QuerySet[Organisation]:
     return Organisation.objects.filter(pk__in=caller.organisation_ids)
 
 
+def organisations_with(*, caller: Caller, roles: Iterable[str]) -> QuerySet[Organisation]:
+    """The caller's organisations in which it holds one of `roles`."""
+    return Organisation.objects.filter(pk__in=caller.organisations_with(roles))
+
+
 def api_key_list(*, caller: Caller) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(organisation_id__in=caller.organisation_ids).select_related("organisation")

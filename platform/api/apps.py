@@ -11,7 +11,7 @@ class ApiConfig(AppConfig):
         from django.core.checks import Tags, register
 
         from api.checks import TAG, check_access_log_outside_requests, check_api_guards
-        from api.fields import refuse_numbers_as_text
+        from api.json_types import refuse_numbers_as_text
 
         refuse_numbers_as_text()
 

@@ -12,8 +12,9 @@ from django.db import models
 from django_filters.utils import get_model_field, translate_validation
 from rest_framework import serializers
 
-# Model fields whose values are whole numbers: the document says `integer` for filters on them.
-INTEGER_FIELDS = (models.IntegerField, models.AutoField, models.ForeignKey, models.ManyToManyField, models.ManyToOneRel)
+# Model fields whose values are fractions: a number filter on anything else (ids, counts, a method's
+# `value: int`) is documented as `integer`, and read as one.
+FRACTION_FIELDS = (models.FloatField, models.DecimalField)
 
 
 class StrictBooleanField(forms.Field):
@@ -44,7 +45,7 @@ class FilterSet(django_filters.FilterSet):
 
     def _integer(self, filter_) -> bool:
         model_field = get_model_field(self._meta.model, filter_.field_name) if self._meta.model else None
-        return isinstance(model_field, INTEGER_FIELDS)
+        return not isinstance(model_field, FRACTION_FIELDS)
 
     def is_valid(self) -> bool:
         valid = super().is_valid()

@@ -238,3 +238,16 @@ class ItemsRejected(exceptions.APIException):
         self.problem_extra = {"errors": errors[: self.MAX_ERRORS_LISTED], **extra}
         if len(errors) > self.MAX_ERRORS_LISTED:
             self.problem_extra["errors_truncated"] = True
+
+
+class NotOffered(exceptions.APIException):
+    """400: the request asks for something the API does not offer (it may be valid, it is not done here);
+    `pointer` names the field."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "This is not offered."
+    default_code = "not_offered"
+
+    def __init__(self, detail=None, code=None, *, pointer: str):
+        super().__init__(detail, code)
+        self.problem_extra = {"errors": [{"pointer": pointer, "detail": str(self.detail), "code": self.detail.code}]}

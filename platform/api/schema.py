@@ -16,7 +16,7 @@ NOT_FOUND_PARAMETERS = {"page", "cursor", "format"}
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 ERROR_DESCRIPTIONS = {
-    "400": "Malformed request (the body is not parseable).",
+    "400": "Malformed request (the body is not parseable), or one asking for what is not offered.",
     "401": "No credentials, or a key that is invalid, revoked or expired.",
     "403": "Authenticated, but not allowed (role, purpose or grant).",
     "404": "No such object, or it belongs to another organisation.",

@@ -6,8 +6,10 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import Organisation
+from accounts.selectors import organisations_with
+from api.fields import ScopedPrimaryKeyRelatedField, ScopedSlugRelatedField
 from datasets.models import Dataset
-from purposes import selectors
+from purposes import selectors, services
 from purposes.models import (
     AccessEvent,
     AccessLevel,
@@ -16,11 +18,29 @@ from purposes.models import (
     Purpose,
     PurposeDecision,
 )
-from purposes.services import grant_usable
 
 KPI_KINDS = ["output", "outcome"]
 KPI_SCOPES = ["technology", "application"]
 RECORD_MEASURE_FIELDS = ["count_in", "count_out", "count", "gauge", "data"]
+
+
+# What a request may name: the roles are those of the action the field serves (api.fields).
+
+
+def _declaring_for(*, caller):
+    return organisations_with(caller=caller, roles=services.DECLARING_ROLES)
+
+
+def _assessable_datasets(*, caller):
+    return selectors.datasets_owned_with(caller=caller, roles=services.ASSESSING_ROLES)
+
+
+def _grantable_datasets(*, caller):
+    return selectors.datasets_owned_with(caller=caller, roles=services.GRANTING_ROLES)
+
+
+def _grantable_assessments(*, caller):
+    return selectors.assessments_owned_with(caller=caller, roles=services.GRANTING_ROLES)
 
 
 class FiniteFloatField(serializers.FloatField):
@@ -56,8 +76,12 @@ class PurposeDecisionSerializer(serializers.ModelSerializer):
 
 
 class PurposeSerializer(serializers.ModelSerializer):
-    holder = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Organisation.objects.none(), required=False, help_text="Default: your organisation."
+    holder = ScopedSlugRelatedField(
+        slug_field="slug",
+        model=Organisation,
+        scope=_declaring_for,
+        required=False,
+        help_text="Default: your organisation.",
     )
     allowed_levels = serializers.ListField(child=serializers.ChoiceField(choices=AccessLevel.choices), min_length=1)
     kpis = KpiSerializer(many=True, required=False, max_length=50)
@@ -94,11 +118,6 @@ class PurposeSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["status", "in_force", "decisions", "created_at", "updated_at"]
-
-    def __init__(self, *args, holders=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if holders is not None:
-            self.fields["holder"].queryset = holders
 
     def get_in_force(self, purpose) -> bool:
         return purpose.in_force_at(timezone.now())
@@ -166,8 +185,8 @@ class PublicPurposeSerializer(serializers.ModelSerializer):
 
 
 class AssessmentSerializer(serializers.ModelSerializer):
-    dataset = serializers.PrimaryKeyRelatedField(queryset=Dataset.objects.none())
-    purpose = serializers.SlugRelatedField(slug_field="code", queryset=Purpose.objects.none())
+    dataset = ScopedPrimaryKeyRelatedField(model=Dataset, scope=_assessable_datasets)
+    purpose = ScopedSlugRelatedField(slug_field="code", model=Purpose, scope=selectors.purposes_nameable)
     grant = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
@@ -188,20 +207,14 @@ class AssessmentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "signed_by_name", "signed_at", "grant"]
 
-    def __init__(self, *args, datasets=None, purposes=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if datasets is not None:
-            self.fields["dataset"].queryset = datasets
-        if purposes is not None:
-            self.fields["purpose"].queryset = purposes
-
 
 class GrantSerializer(serializers.ModelSerializer):
-    dataset = serializers.PrimaryKeyRelatedField(queryset=Dataset.objects.none())
-    purpose = serializers.SlugRelatedField(slug_field="code", queryset=Purpose.objects.none())
-    grantee = serializers.SlugRelatedField(
+    dataset = ScopedPrimaryKeyRelatedField(model=Dataset, scope=_grantable_datasets)
+    purpose = ScopedSlugRelatedField(slug_field="code", model=Purpose, scope=selectors.purposes_nameable)
+    grantee = ScopedSlugRelatedField(
         slug_field="slug",
-        queryset=Organisation.objects.all(),
+        model=Organisation,
+        scope=selectors.grantees_nameable,
         allow_null=True,
         required=False,
         help_text="The purpose's holder; null: anyone (an open grant of aggregates).",
@@ -209,8 +222,9 @@ class GrantSerializer(serializers.ModelSerializer):
     fields = serializers.ListField(
         child=serializers.ChoiceField(choices=RECORD_MEASURE_FIELDS), required=False, help_text="Empty: all fields."
     )
-    assessment = serializers.PrimaryKeyRelatedField(
-        queryset=CompatibilityAssessment.objects.none(),
+    assessment = ScopedPrimaryKeyRelatedField(
+        model=CompatibilityAssessment,
+        scope=_grantable_assessments,
         required=False,
         allow_null=True,
         help_text="Required when the purpose is not among the dataset's collection purposes (re-purposing).",
@@ -253,17 +267,11 @@ class GrantSerializer(serializers.ModelSerializer):
             "in_force",
         ]
 
-    def __init__(self, *args, datasets=None, purposes=None, assessments=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name, queryset in (("dataset", datasets), ("purpose", purposes), ("assessment", assessments)):
-            if queryset is not None:
-                self.fields[name].queryset = queryset
-
     def get_repurposing(self, grant) -> bool:
         return grant.assessment_id is not None
 
     def get_in_force(self, grant) -> bool:
-        return grant_usable(grant, timezone.now())
+        return services.grant_usable(grant, timezone.now())
 
 
 class ApiKeyPurposesSerializer(serializers.Serializer):

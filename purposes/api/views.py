@@ -1,17 +1,15 @@
 """API views for purposes, compatibility assessments, grants, the access log and their public faces."""
 
-from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.models import Organisation, Role
+from accounts.models import Role
 from api.caller import caller_of, sole_organisation
 from api.permissions import ANY_MEMBER
 from api.views import PublicAPIView, PublicReadOnlyViewSet, ScopedGenericViewSet, ScopedReadOnlyViewSet
-from datasets.models import Dataset
 from purposes import selectors, services
 from purposes.api.serializers import (
     AccessEventSerializer,
@@ -29,15 +27,6 @@ from purposes.models import AccessEvent, CompatibilityAssessment, Grant, Purpose
 TAG = "purposes"
 OWNER_LOG_ROLES = frozenset({Role.ADMIN, Role.DATA_STEWARD, Role.PRIVACY_OFFICER})
 OFFICER_LOG_ROLES = frozenset({Role.PRIVACY_OFFICER})
-
-
-def _organisations(caller, roles):
-    return Organisation.objects.filter(pk__in=caller.organisations_with(roles))
-
-
-def _visible_purposes(caller):
-    """Purposes a caller may name: its organisations' own, and every purpose in force."""
-    return Purpose.objects.filter(Q(holder_id__in=caller.organisation_ids) | selectors.in_force_q(timezone.now()))
 
 
 @extend_schema_view(
@@ -72,10 +61,6 @@ class PurposeViewSet(
 
     def safely_get_queryset(self, queryset):
         return queryset.select_related("holder").prefetch_related("decisions")
-
-    def get_serializer(self, *args, **kwargs):
-        kwargs["holders"] = _organisations(caller_of(self.request), services.DECLARING_ROLES)
-        return super().get_serializer(*args, **kwargs)
 
     def perform_create(self, serializer):
         caller = caller_of(self.request)
@@ -128,13 +113,6 @@ class AssessmentViewSet(
     def safely_get_queryset(self, queryset):
         return queryset.select_related("dataset", "purpose")
 
-    def get_serializer(self, *args, **kwargs):
-        caller = caller_of(self.request)
-        officer_of = caller.organisations_with(services.ASSESSING_ROLES)
-        kwargs["datasets"] = Dataset.objects.filter(owner_id__in=officer_of)
-        kwargs["purposes"] = _visible_purposes(caller)
-        return super().get_serializer(*args, **kwargs)
-
     def perform_create(self, serializer):
         serializer.instance = services.assessment_create(caller=caller_of(self.request), **serializer.validated_data)
 
@@ -154,14 +132,6 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
 
     def safely_get_queryset(self, queryset):
         return queryset.select_related("dataset", "purpose", "grantee")
-
-    def get_serializer(self, *args, **kwargs):
-        caller = caller_of(self.request)
-        stewards_of = caller.organisations_with(services.GRANTING_ROLES)
-        kwargs["datasets"] = Dataset.objects.filter(owner_id__in=stewards_of)
-        kwargs["purposes"] = _visible_purposes(caller)
-        kwargs["assessments"] = CompatibilityAssessment.objects.filter(dataset__owner_id__in=stewards_of)
-        return super().get_serializer(*args, **kwargs)
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)

@@ -1,11 +1,17 @@
 """Serializers for sensor types, sensors, their history, areas and the public register."""
 
+from collections.abc import Mapping
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Organisation
+from accounts.selectors import organisation_list
+from api.fields import ScopedPrimaryKeyRelatedField, ScopedSlugRelatedField
 from purposes import selectors as purposes_selectors
+from sensors import selectors
 from sensors.models import ActivePeriod, Area, Measure, Sensor, SensorEvent, SensorType
+from sensors.services import FIXED_FIELDS, TransferNotOffered
 
 
 class SensorTypeSerializer(serializers.ModelSerializer):
@@ -87,13 +93,33 @@ class ActivePeriodSerializer(serializers.ModelSerializer):
 
 
 class SensorSerializer(serializers.ModelSerializer):
-    sensor_type = serializers.SlugRelatedField(slug_field="code", queryset=SensorType.objects.all())
-    controller = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all())
-    operator = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all(), required=False)
+    sensor_type = ScopedSlugRelatedField(
+        slug_field="code", model=SensorType, public="the sensor taxonomy is public (/api/v1/sensor-types/)"
+    )
+    controller = ScopedSlugRelatedField(
+        slug_field="slug",
+        model=Organisation,
+        public="a vendor proposes a sensor to the city responsible for it, which confirms it; the operator "
+        "must be the caller's own organisation",
+        help_text="The organisation responsible for the sensor (not a vendor). Fixed once registered.",
+    )
+    operator = ScopedSlugRelatedField(
+        slug_field="slug",
+        model=Organisation,
+        scope=organisation_list,
+        required=False,
+        help_text="Your organisation, which runs the sensor (default: your only one). Fixed once registered.",
+    )
     location = GeoJSONPointField(
         required=False, help_text='GeoJSON Point, WGS84: {"type": "Point", "coordinates": [lon, lat]}'
     )
-    area = serializers.PrimaryKeyRelatedField(queryset=Area.objects.all(), required=False, allow_null=True)
+    area = ScopedPrimaryKeyRelatedField(
+        model=Area,
+        scope=selectors.areas_for_sensors,
+        required=False,
+        allow_null=True,
+        help_text="An area of the controller: yours, or one the public register names.",
+    )
     measures = serializers.ListField(
         child=serializers.ChoiceField(choices=Measure.choices), allow_empty=True, required=False
     )
@@ -144,8 +170,24 @@ class SensorSerializer(serializers.ModelSerializer):
 
 
 class SensorUpdateSerializer(SensorSerializer):
-    class Meta(SensorSerializer.Meta):
-        read_only_fields = [*SensorSerializer.Meta.read_only_fields, "controller", "operator"]
+    """A change: `controller` and `operator` are fixed once registered (moving a sensor to another
+    organisation is not offered); the same value is accepted, another is refused (400)."""
+
+    controller = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, help_text="Fixed once registered: moving a sensor is not offered."
+    )
+    operator = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, help_text="Fixed once registered: moving a sensor is not offered."
+    )
+
+    def to_internal_value(self, data):
+        # Compared with the sensor's own, before anything is looked up: naming another organisation (or
+        # none) reveals nothing about it, and never moves the sensor.
+        if isinstance(data, Mapping) and self.instance is not None:
+            for name in FIXED_FIELDS:
+                if name in data and data[name] != getattr(self.instance, name).slug:
+                    raise TransferNotOffered(name)
+        return super().to_internal_value(data)
 
 
 class SensorTransitionSerializer(serializers.Serializer):
@@ -200,7 +242,13 @@ class ThresholdsSerializer(serializers.Serializer):
 
 
 class AreaSerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all(), required=False)
+    owner = ScopedSlugRelatedField(
+        slug_field="slug",
+        model=Organisation,
+        scope=organisation_list,
+        required=False,
+        help_text="Your municipality (default: your only one).",
+    )
     surface_m2 = serializers.FloatField(read_only=True, help_text="The override if set, else the computed surface.")
     thresholds = ThresholdsSerializer(required=False)
     geometry = serializers.JSONField(help_text="GeoJSON Polygon, WGS84, closed rings, not self-intersecting.")

@@ -61,3 +61,38 @@ def test_the_admin_sign_in_is_locked_too(client, person):
         "/admin/login/", {"username": "anna", "password": "a-long-and-right-password"}, REMOTE_ADDR="192.0.2.10"
     )
     assert response.status_code == 429
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_lock(client, person):
+    """Not behind a proxy (the default), X-Forwarded-For is the client's own word and is not trusted."""
+    for n in range(settings.AXES_FAILURE_LIMIT + 3):
+        response = client.post(
+            LOGIN,
+            {"username": "anna", "password": "guess"},
+            REMOTE_ADDR="192.0.2.10",
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{n}",
+        )
+    assert response.status_code == 429
+
+
+def test_behind_our_proxy_the_address_it_saw_counts(client, person, settings):
+    """Behind one proxy, the right-most X-Forwarded-For entry (the one the proxy appended) is the client."""
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    for n in range(settings.AXES_FAILURE_LIMIT + 1):
+        forged_then_real = f"10.0.0.{n}, 198.51.100.66"
+        response = client.post(
+            LOGIN,
+            {"username": "anna", "password": "guess"},
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_X_FORWARDED_FOR=forged_then_real,
+        )
+    assert response.status_code == 429
+    # Another client behind the same proxy is not locked out.
+    welcome = client.post(
+        LOGIN,
+        {"username": "anna", "password": "a-long-and-right-password"},
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR="192.0.2.10",
+    )
+    assert welcome.status_code == 302

@@ -39,3 +39,9 @@ def test_with_debug_off_a_browser_gets_json_not_the_browsable_api(client, path):
     assert response.status_code == 200
     assert not response["Content-Type"].startswith("text/html")
     assert client.get(path, {"format": "api"}).status_code == 404
+
+
+def test_anonymous_throttling_ignores_a_forged_forwarded_for_header(client, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "3/min"}}
+    answers = [client.get("/api/v1/schemas/", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code for n in range(5)]
+    assert answers == [200, 200, 200, 429, 429]

@@ -231,7 +231,9 @@ def test_an_operator_pushes_for_its_own_sensors_only(vendor_client, dataset):
         vendor_client, dataset, [count_record("gate-1", start="2026-01-05T11:00:00Z", end="2026-01-05T11:05:00Z")]
     )
     assert response.status_code == 422
-    assert response.json()["errors"][0]["code"] == "not_the_operator"
+    # Another operator's sensor is unknown to it, like one that does not exist (tests/security/test_messages.py).
+    assert response.json()["errors"][0]["code"] == "unknown_sensor"
+    assert response.json()["errors"][0]["detail"] == "No sensor you operate with reference 'gate-1' feeds this dataset."
     assert Record.objects.unguarded("integrity").count() == 1
 
 

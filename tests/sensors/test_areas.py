@@ -112,7 +112,8 @@ def test_geojson_output(area, steward_client):
 
 
 def test_an_area_in_use_cannot_be_deleted(area, register, steward_client):
-    register(area=area["id"])
+    sensor = register()
+    assert steward_client.patch(f"/api/v1/sensors/{sensor['id']}/", {"area": area["id"]}).status_code == 200
     response = steward_client.delete(f"{AREAS}{area['id']}/")
     assert response.status_code == 409
     assert response.json()["code"] == "area_in_use"

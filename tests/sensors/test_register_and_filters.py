@@ -21,16 +21,16 @@ def fleet(register, steward_client, area):
         return sensor
 
     public = confirm(register(reference="pub", name="Public one", personal_data_at_edge=True))
-    restricted = confirm(
-        register(
-            reference="res",
-            name="Secret one",
-            sensor_type="counting-camera",
-            area=area["id"],
-            visibility="restricted",
-            restriction_reason="Police modus operandi",
-        )
+    restricted = register(
+        reference="res",
+        name="Secret one",
+        sensor_type="counting-camera",
+        visibility="restricted",
+        restriction_reason="Police modus operandi",
     )
+    # The city's private area: the city places the sensor in it (a vendor may name only areas it sees).
+    assert steward_client.patch(f"{SENSORS}{restricted['id']}/", {"area": area["id"]}).status_code == 200
+    restricted = confirm(restricted)
     proposed = register(reference="prop", name="Proposed one", location={"type": "Point", "coordinates": [4.0, 51.0]})
     removed = confirm(register(reference="rem", name="Removed one"))
     steward_client.post(f"{SENSORS}{removed['id']}/remove/")

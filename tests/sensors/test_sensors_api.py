@@ -165,8 +165,9 @@ def test_a_duplicate_reference_is_a_conflict(register, vendor_client, sensor_pay
 def test_registering_for_an_organisation_one_is_not_in_is_refused(vendor_client, sensor_payload):
     stranger = OrganisationFactory(kind=OrganisationKind.VENDOR)
     response = vendor_client.post(SENSORS, {**sensor_payload, "operator": stranger.slug})
-    assert response.status_code == 403
-    assert response.json()["code"] == "not_the_operator"
+    # The operator is the caller's own: another organisation answers like one that does not exist.
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == "/operator"
     assert not Sensor.objects.exists()
 
 

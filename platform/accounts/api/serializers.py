@@ -4,6 +4,8 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import ApiKey, Organisation, Role
+from accounts.selectors import organisations_with
+from api.fields import ScopedSlugRelatedField
 
 
 class OrganisationSerializer(serializers.ModelSerializer):
@@ -43,18 +45,19 @@ class ApiKeySerializer(serializers.ModelSerializer):
         return sorted(limit.purpose.code for limit in api_key.purpose_limits.select_related("purpose"))
 
 
+def organisations_administered(*, caller):
+    return organisations_with(caller=caller, roles={Role.ADMIN})
+
+
 class ApiKeyCreateSerializer(serializers.Serializer):
     """Input for a new key. `organisation` may be left out when the caller administers only one."""
 
     name = serializers.CharField(max_length=50)
     role = serializers.ChoiceField(choices=Role.choices, default=Role.INTEGRATOR)
-    organisation = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.none(), required=False)
+    organisation = ScopedSlugRelatedField(
+        slug_field="slug", model=Organisation, scope=organisations_administered, required=False
+    )
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
-
-    def __init__(self, *args, administered=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.administered = administered if administered is not None else Organisation.objects.none()
-        self.fields["organisation"].queryset = self.administered
 
     def validate_expires_at(self, value):
         if value is not None and value <= timezone.now():
@@ -63,7 +66,7 @@ class ApiKeyCreateSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if "organisation" not in attrs:
-            administered = list(self.administered[:2])
+            administered = list(self.fields["organisation"].get_queryset()[:2])
             if len(administered) != 1:
                 raise serializers.ValidationError(
                     {"organisation": "You administer several organisations: name the one that owns the key."}

@@ -114,8 +114,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGene
     )
     def create(self, request):
         caller = caller_of(request)
-        administered = Organisation.objects.filter(pk__in=caller.organisations_with({Role.ADMIN}))
-        serializer = ApiKeyCreateSerializer(data=request.data, administered=administered)
+        serializer = ApiKeyCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         api_key, secret = services.api_key_create(

@@ -27,16 +27,17 @@ class Command(BaseCommand):
         organisations = {o.slug: o for o in Organisation.objects.filter(slug__in=[controller, operator or controller])}
         if controller not in organisations or (operator or controller) not in organisations:
             raise CommandError("Unknown controller or operator slug.")
-        controlling = organisations[controller]
-        # The shell acts with the controller's authority: a server administrator runs this.
-        caller = Caller(roles={controlling.pk: Role.DATA_STEWARD})
+        controlling, operating = organisations[controller], organisations[operator or controller]
+        # The shell acts with the controller's and the operator's authority: a server administrator runs this
+        # (a controller alone only updates the sensors of another operator; new ones the operator registers).
+        caller = Caller(roles={operating.pk: Role.DATA_STEWARD, controlling.pk: Role.DATA_STEWARD})
         try:
             result = importers.sensors_import(
                 caller=caller,
                 text=file.read_text(encoding="utf-8-sig"),
                 mapping=mapping,
                 controller=controlling,
-                operator=organisations[operator or controller],
+                operator=operating,
                 sensor_type=sensor_type,
                 personal_data_at_edge=options["personal_data_at_edge"],
                 legal_basis=options["legal_basis"],
