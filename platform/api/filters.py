@@ -10,7 +10,8 @@ import django_filters
 from django import forms
 from django.db import models
 from django_filters.utils import get_model_field, translate_validation
-from rest_framework import serializers
+
+from api.json_types import query_boolean
 
 # Model fields whose values are fractions: a number filter on anything else (ids, counts, a method's
 # `value: int`) is documented as `integer`, and read as one.
@@ -18,17 +19,17 @@ FRACTION_FIELDS = (models.FloatField, models.DecimalField)
 
 
 class StrictBooleanField(forms.Field):
-    """`true` or `false` (what DRF's BooleanField reads, the one definition of a boolean in the API)."""
+    """`true` or `false` (api.json_types.query_boolean: the one reading of a boolean in a query string)."""
 
     widget = forms.TextInput
 
     def to_python(self, value):
         if value in self.empty_values:
             return None
-        try:
-            return serializers.BooleanField().to_internal_value(value)
-        except serializers.ValidationError:
-            raise forms.ValidationError("Must be true or false.", code="invalid") from None
+        boolean = query_boolean(value)
+        if not isinstance(boolean, bool):
+            raise forms.ValidationError("Must be true or false.", code="invalid")
+        return boolean
 
 
 class FilterSet(django_filters.FilterSet):

@@ -112,3 +112,13 @@ def test_a_number_in_a_list_of_text_is_refused(city, key_client):
     response = client.put(f"{V1}/api-keys/{key.prefix}/purposes/", {"purposes": [0]}, format="json")
     assert response.status_code == 422, response.content
     assert response.json()["errors"][0]["pointer"] == "/purposes/0"
+
+
+@pytest.mark.parametrize("value", [0, 1, "true", "yes", "on"])
+def test_a_boolean_is_true_or_false(city, key_client, value):
+    client = key_client(city, Role.ADMIN)
+    sensor = make_sensor(city, city, "gate-1")
+    response = client.patch(f"{V1}/sensors/{sensor.pk}/", {"personal_data_at_edge": value}, format="json")
+    assert response.status_code == 422, response.content
+    assert response.json()["errors"][0]["pointer"] == "/personal_data_at_edge"
+    assert client.patch(f"{V1}/sensors/{sensor.pk}/", {"personal_data_at_edge": True}, format="json").status_code == 200
