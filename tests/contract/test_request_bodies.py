@@ -122,3 +122,9 @@ def test_a_boolean_is_true_or_false(city, key_client, value):
     assert response.status_code == 422, response.content
     assert response.json()["errors"][0]["pointer"] == "/personal_data_at_edge"
     assert client.patch(f"{V1}/sensors/{sensor.pk}/", {"personal_data_at_edge": True}, format="json").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/datasets/{id}/records/", "/datasets/{id}/records/fiware/", "/sensors/import/"])
+def test_raw_bodies_are_documented_as_required(contract, path):
+    # Without a body these answer 415 or 422: the document must not offer the request without one.
+    assert contract.raw_schema["paths"][V1 + path]["post"]["requestBody"]["required"] is True
