@@ -5,6 +5,7 @@ import django_filters
 from accounts.selectors import ANONYMOUS
 from api.caller import caller_of
 from api.filters import FilterSet
+from api.moments import MomentFilter
 from datasets.models import AccessClassification, Dataset, DatasetStatus, IngestBatch, StandardSchema
 from sensors.models import Sensor
 from sensors.selectors import sensors_visible_q
@@ -46,7 +47,7 @@ SOURCE_FORMATS = ["json", "ndjson", "csv", "fiware"]
 class IngestBatchFilterSet(FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=IngestBatch.Status.choices)
     source_format = django_filters.ChoiceFilter(choices=[(name, name) for name in SOURCE_FORMATS])
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_after = MomentFilter(field_name="received_at", lookup_expr="gte")
 
     class Meta:
         model = IngestBatch

@@ -6,6 +6,7 @@ one sensor for every entity. Field names follow the crowd-flow schema's FIWARE m
 
 import orjson
 
+from api.parsers import loads
 from api.problems import ItemsRejected
 from datasets import records
 from datasets.models import SchemaVersion
@@ -74,7 +75,7 @@ def parser(sensor: str | None = None):
                 "Send entities as application/json or application/ld+json.", status=415, code="unsupported_media_type"
             )
         try:
-            entities = entities_to_records(orjson.loads(body), schema_version, sensor)
+            entities = entities_to_records(loads(body), schema_version, sensor)
         except orjson.JSONDecodeError as error:
             raise records.BodyError(f"The body is not JSON: {error}") from None
         except FiwareError as error:

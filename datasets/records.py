@@ -5,8 +5,6 @@ Every problem names its record by a JSON Pointer (`/records/17/count_in`) and, f
 by its line.
 """
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -14,6 +12,8 @@ from functools import lru_cache
 import jsonschema_rs
 import orjson
 
+from api.moments import in_utc
+from api.parsers import csv_rows, loads
 from datasets.models import Dataset, SchemaVersion
 from sensors.models import ActivePeriod, Sensor, SensorStatus
 
@@ -94,9 +94,13 @@ def check_count(n: int) -> None:
         )
 
 
+# Parsers raise BodyError for a body that is not JSON, NDJSON or CSV, and api.parsers.BodyRefused (400,
+# with a pointer or a line) for one that is, but holds what no record can: NUL, deep nesting, huge cells.
+
+
 def parse_json(body: bytes) -> list[tuple[int | None, object]]:
     try:
-        document = orjson.loads(body)
+        document = loads(body)
     except orjson.JSONDecodeError as error:
         raise BodyError(f"The body is not JSON: {error}") from None
     if not isinstance(document, dict) or not isinstance(document.get("records"), list):
@@ -121,7 +125,7 @@ def parse_ndjson(body: bytes) -> list[tuple[int | None, object]]:
         if not line.strip():
             continue
         try:
-            items.append((number, orjson.loads(line)))
+            items.append((number, loads(line, prefix=f"/records/{len(items)}", line=number)))
         except orjson.JSONDecodeError as error:
             raise BodyError(f"Line {number} is not JSON: {error}", line=number) from None
         _check_is_object(items[-1][1], pointer="", line=number)
@@ -160,15 +164,14 @@ def parse_csv(body: bytes, schema_version: SchemaVersion) -> tuple[list[tuple[in
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise BodyError(f"The CSV is not UTF-8: {error}") from None
-    reader = csv.DictReader(io.StringIO(text))
+    reader, rows = csv_rows(text)
     if not reader.fieldnames:
         raise BodyError("The CSV has no header row.", status=422, code="invalid")
     converters = _csv_converters(schema_version)
     items, problems = [], []
-    for row in reader:
+    for line, row in rows:
         if not any(value for value in row.values() if value):
             continue
-        line = reader.line_num
         record = {}
         for name, value in row.items():
             if name is None or value is None or value == "":
@@ -217,10 +220,7 @@ def validator_for(schema_version: SchemaVersion):
 
 
 def _parse_time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError("has no UTC offset")
-    return moment
+    return in_utc(datetime.fromisoformat(text))
 
 
 class SensorDirectory:
@@ -273,6 +273,30 @@ class SensorDirectory:
         return not periods or any(starts_at <= moment < ends_at for starts_at, ends_at in periods)
 
 
+# The largest count one record may carry: far beyond any crowd, and small enough that the sums of a
+# million records in one rollup bucket stay inside PostgreSQL's bigint.
+MAX_COUNT = 10**12
+COUNT_COLUMNS = ("count_in", "count_out", "count")
+
+
+def _count_problem(values: dict, columns: dict, record: dict) -> tuple[str | None, str] | None:
+    """(field, detail) when a count is not a whole number within 0..MAX_COUNT; whole floats (3.0) become ints.
+
+    JSON Schema counts 3.0 as an integer, so the schema lets it through; the bigint columns need an int."""
+    for column in COUNT_COLUMNS:
+        value = values[column]
+        if value is None:
+            continue
+        field = next((name for name, col in columns.items() if col == column and name in record), None)
+        if isinstance(value, float):
+            if not value.is_integer():
+                return field, f"{value} is not a whole number."
+            value = values[column] = int(value)
+        if not 0 <= value <= MAX_COUNT:
+            return field, f"A count lies between 0 and {MAX_COUNT}; {value} does not."
+    return None
+
+
 def prepare(
     *, dataset: Dataset, items: list[tuple[int | None, object]], now: datetime, operator_ids: set[int] | None
 ) -> Prepared:
@@ -300,13 +324,16 @@ def prepare(
                 path = "/".join(str(part) for part in error.instance_path)
                 problems.append(Problem(index, path or None, error.message, code="schema", line=line))
             continue
+        start_field = "observed_from" if interval else "observed_at"
         try:
-            start = _parse_time(record["observed_from"] if interval else record["observed_at"])
+            start = _parse_time(record[start_field])
+        except ValueError as error:
+            problems.append(Problem(index, start_field, f"Not a time: {error}.", line=line))
+            continue
+        try:
             end = _parse_time(record["observed_to"]) if interval else None
         except ValueError as error:
-            problems.append(
-                Problem(index, "observed_from" if interval else "observed_at", f"Not a time: {error}.", line=line)
-            )
+            problems.append(Problem(index, "observed_to", f"Not a time: {error}.", line=line))
             continue
         if end is not None and end <= start:
             problems.append(Problem(index, "observed_to", "Must be after observed_from.", line=line))
@@ -353,6 +380,9 @@ def prepare(
         for column, parts in derived.items():
             if values[column] is None and all(part in record for part in parts):
                 values[column] = sum(record[part] for part in parts)
+        if bad := _count_problem(values, columns, record):
+            problems.append(Problem(index, bad[0], bad[1], code="out_of_range", line=line))
+            continue
         rest = {k: record[k] for k in loose if k in record} if loose else None
         prepared.rows.append(
             Row(

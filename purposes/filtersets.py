@@ -3,6 +3,7 @@
 import django_filters
 
 from api.filters import FilterSet
+from api.moments import MomentFilter
 from purposes.models import AccessEvent, AccessLevel, Grant, Purpose, PurposeCategory, PurposeStatus
 
 
@@ -35,8 +36,8 @@ class AccessEventFilterSet(FilterSet):
     dataset = django_filters.NumberFilter(field_name="datasets__dataset_id", distinct=True)
     decision = django_filters.ChoiceFilter(choices=AccessEvent.Decision.choices)
     reason = django_filters.CharFilter()
-    after = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
-    before = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+    after = MomentFilter(field_name="at", lookup_expr="gte")
+    before = MomentFilter(field_name="at", lookup_expr="lt")
 
     class Meta:
         model = AccessEvent

@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from api.filters import FilterSet
+from api.moments import MomentFilter
 from sensors import selectors
 from sensors.models import Area, AreaType, IdentifiersKept, Sensor, SensorStatus, SensorType, Visibility
 
@@ -55,7 +56,7 @@ class SensorFilterSet(FilterSet):
     personal_data = django_filters.BooleanFilter(field_name="personal_data_at_edge")
     area = django_filters.NumberFilter(field_name="area_id")
     bbox = BBoxFilter(selector=selectors.in_bbox, label="min_lon,min_lat,max_lon,max_lat")
-    active_at = django_filters.IsoDateTimeFilter(method="filter_active_at", label="active at this time")
+    active_at = MomentFilter(method="filter_active_at", label="active at this time")
     name = django_filters.CharFilter(lookup_expr="icontains")
     installed_after = django_filters.DateFilter(field_name="installed_at", lookup_expr="gte")
     installed_before = django_filters.DateFilter(field_name="installed_at", lookup_expr="lte")

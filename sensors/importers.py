@@ -5,8 +5,6 @@ sensor-locations file, imported unchanged. An import is atomic: one bad row stor
 answer lists every bad row by its CSV line number.
 """
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -15,6 +13,7 @@ from django.db import transaction
 
 from accounts.models import Organisation
 from accounts.selectors import Caller
+from api.parsers import csv_rows
 from api.problems import Conflict, ItemsRejected, error_pointers
 from sensors import services
 from sensors.models import IdentifiersKept, Measure, SensorStatus, SensorType, Visibility
@@ -174,14 +173,13 @@ def sensors_import(
         "legal_basis": legal_basis,
         "contact_email": contact_email or controller.contact_email,
     }
-    reader = csv.DictReader(io.StringIO(text))
+    reader, rows = csv_rows(text)
     missing = required_columns - set(reader.fieldnames or [])
     if missing:
         raise _rejected([{"line": 1, "column": None, "detail": f"Missing columns: {', '.join(sorted(missing))}."}])
     result = ImportResult()
     with transaction.atomic():
-        for row in reader:
-            line = reader.line_num
+        for line, row in rows:
             if not any((value or "").strip() for value in row.values()):
                 continue  # blank trailing lines are common in exported files
             result.rows += 1
@@ -198,6 +196,7 @@ def sensors_import(
                         status=status,
                         fields=fields,
                         may_register=is_operator,
+                        as_controller=is_controller,
                         acting_for=controller if is_controller else operator,
                     )
                 setattr(result, outcome, getattr(result, outcome) + 1)

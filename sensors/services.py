@@ -89,9 +89,20 @@ def _require_role(caller: Caller, roles: Iterable[str], organisation: Organisati
         raise Forbidden(detail, code)
 
 
+# Checked by the domain rules below, or objects already (their existence needs no query).
+NOT_CLEANED = ["controller", "operator", "sensor_type", "area", "measures"]
+
+
 def _validate(sensor: Sensor) -> None:
-    """Domain rules on a whole sensor; field errors carry the field name (the JSON Pointer)."""
+    """Domain rules on a whole sensor; field errors carry the field name (the JSON Pointer).
+
+    The columns' own limits (length, integer range, e-mail) are checked too, since imports do not pass
+    through a serializer: a value the database cannot store is a 422 on its field, not a 500."""
     errors = {}
+    try:
+        sensor.clean_fields(exclude=NOT_CLEANED)
+    except ValidationError as error:
+        errors.update(error.message_dict)
     if sensor.controller.kind not in CONTROLLER_KINDS:
         errors["controller"] = "A vendor cannot be the controller: name the municipality or authority that owns it."
     if (sensor.latitude is None) != (sensor.longitude is None):
@@ -257,6 +268,7 @@ def sensor_import_row(
     fields: dict,
     periods=None,
     may_register: bool = True,
+    as_controller: bool = True,
     acting_for: Organisation | None = None,
 ) -> str:
     """Create or update one sensor of an import (by operator and reference); returns created/updated/unchanged.
@@ -264,7 +276,10 @@ def sensor_import_row(
     `acting_for`: the organisation the caller imports for (its history names it; default the controller).
     `may_register`: the caller acts for the operator. A controller importing for another operator only
     updates the sensors it controls: the operator's other references are not its to see (whether one is
-    in use for another controller must not show), and sensors are registered by their operator."""
+    in use for another controller must not show), and sensors are registered by their operator.
+    `as_controller`: the caller decides for the controller. Without it (an operator's import) only the
+    operator's own proposals are updated, and stay proposed: a confirmed sensor is the controller's to
+    change, as through the API (`sensor_update`)."""
     existing = Sensor.objects.filter(operator=operator, reference=fields["reference"])
     if not may_register:
         existing = existing.filter(controller=controller)
@@ -293,10 +308,14 @@ def sensor_import_row(
         raise ValidationError(
             {"reference": "This operator's sensor with that reference belongs to another controller."}
         )
+    if not as_controller and existing.status != SensorStatus.PROPOSED:
+        raise ValidationError(
+            {"reference": "This sensor is confirmed: only its controller changes it, not an operator's import."}
+        )
     before = _snapshot(existing)
     for name, value in fields.items():
         setattr(existing, name, value)
-    existing.status = status
+    existing.status = status if as_controller else existing.status
     _validate(existing)
     _save(existing)
     diff = _diff(before, _snapshot(existing))
@@ -310,7 +329,9 @@ def area_facts(geometry) -> dict:
     try:
         facts = polygon_facts(geometry)
     except GeometryError as error:
-        raise ValidationError({"geometry": error.args[0]}, code="invalid") from None
+        # The pointer is /geometry; the detail says where inside it.
+        where = f" (at /geometry{error.pointer})" if error.pointer else ""
+        raise ValidationError({"geometry": f"{error.args[0]}{where}"}, code="invalid") from None
     return {
         "surface_m2_computed": round(facts.surface_m2, 2),
         "min_lon": facts.min_lon,

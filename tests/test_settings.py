@@ -29,6 +29,30 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("change-me-to-50-or-more-random-characters", "placeholder"),  # .env.example's, as copied
+        ("x", "weak"),
+        ("x" * 60, "weak"),  # long, but four characters or fewer
+        ("django-insecure-" + secrets.token_urlsafe(50), "django-insecure-"),
+    ],
+)
+def test_production_refuses_a_placeholder_or_weak_secret_key(key, reason):
+    result = manage("check", DJANGO_DEBUG="false", DJANGO_SECRET_KEY=key)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and reason in result.stderr
+
+
+def test_the_example_environment_does_not_start_production():
+    example = dict(
+        line.split("=", 1) for line in (PROJECT / ".env.example").read_text().splitlines() if line and line[0] != "#"
+    )
+    result = manage("check", **{k: v for k, v in example.items() if k.startswith("DJANGO_")})
+    assert result.returncode != 0
+    assert "placeholder" in result.stderr
+
+
 def test_debug_runs_without_a_secret_key():
     result = manage("check", DJANGO_DEBUG="true")
     assert result.returncode == 0, result.stderr

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from api.moments import in_utc
 from api.params import query_parameters
 from api.renderers import CSVRenderer, NDJSONRenderer
 from api.views import PurposeBoundAPIView
@@ -61,10 +62,10 @@ class RecordQuerySerializer(DataQuerySerializer):
     def validate_cursor(self, value):
         try:
             key, moment = orjson.loads(base64.urlsafe_b64decode(value.encode() + b"=" * (-len(value) % 4)))
-            at = parse_datetime(moment)
-        except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+            at = in_utc(parse_datetime(moment))
+        except (ValueError, TypeError, AttributeError, binascii.Error, orjson.JSONDecodeError):
             at, key = None, None
-        if at is None or at.tzinfo is None or not isinstance(key, int | str) or isinstance(key, bool):
+        if at is None or not isinstance(key, int | str) or isinstance(key, bool) or "\x00" in str(key):
             raise serializers.ValidationError(CURSOR_NOT_OURS)
         if isinstance(key, int) and not 0 < key < 2**62 or isinstance(key, str) and len(key) > 100:
             raise serializers.ValidationError(CURSOR_NOT_OURS)

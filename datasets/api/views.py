@@ -7,11 +7,11 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import renderers, serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from api.caller import caller_of, sole_organisation
 from api.params import query_parameters
+from api.parsers import raw_parser
 from api.permissions import ANY_MEMBER
 from api.views import PublicAPIView, PublicReadOnlyViewSet, ScopedModelViewSet
 from datasets import catalog, fiware, records, selectors, services
@@ -26,17 +26,6 @@ from datasets.api.serializers import (
 )
 from datasets.filtersets import SOURCE_FORMATS, DatasetFilterSet, IngestBatchFilterSet, StandardSchemaFilterSet
 from datasets.models import AccessClassification, Dataset, DatasetStatus, IngestBatch, SchemaVersion, StandardSchema
-
-
-class RawBodyParser(BaseParser):
-    """Declares a media type the view reads from `request.body` itself (for content negotiation and docs)."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        return stream.read() if stream is not None else b""
-
-
-def raw_parser(media: str):
-    return type(f"Raw{media.split('/')[-1].title().replace('-', '')}Parser", (RawBodyParser,), {"media_type": media})
 
 
 class JSONSchemaRenderer(renderers.JSONRenderer):

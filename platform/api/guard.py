@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from accounts.models import Organisation
 from api.caller import caller_of
-from api.problems import CONTENT_TYPE, ProblemJSONRenderer, problem
+from api.problems import CONTENT_TYPE, DATABASE_RETRY_AFTER, ProblemJSONRenderer, problem
 from datasets.models import Dataset
 from purposes.access_log import EventContent, access_event_append
 from purposes.decisions import AccessRefused
@@ -160,5 +160,10 @@ def guard_finalize(view, request, response):
         )
         request.accepted_renderer = ProblemJSONRenderer()
         request.accepted_media_type = CONTENT_TYPE
-        return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, content_type=CONTENT_TYPE)
+        return Response(
+            body,
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content_type=CONTENT_TYPE,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+        )
     return response

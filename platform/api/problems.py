@@ -5,12 +5,14 @@ validation problems carry `errors`: one entry per bad field with a JSON Pointer 
 """
 
 import logging
+import sys
 from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.fields import get_error_detail
@@ -28,7 +30,13 @@ TITLES = {
     "validation_error": "The request has invalid fields",
     "not_authenticated": "Authentication is required",
     "request_too_large": "The request body is too large",
+    "null_character": "The request holds a NUL character",
+    "nesting_too_deep": "The JSON body is nested too deeply",
+    "database_unavailable": "The service is briefly unavailable",
 }
+# Seconds a client waits before retrying while the database is unreachable (a PostgreSQL restart or
+# fail-over takes a few seconds).
+DATABASE_RETRY_AFTER = 5
 
 
 class ProblemJSONRenderer(JSONRenderer):
@@ -82,6 +90,17 @@ def error_pointers(detail, pointer: str = "") -> list[dict]:
     return [{"pointer": pointer, "detail": str(detail), "code": getattr(detail, "code", None) or "invalid"}]
 
 
+class BodyUnusable(exceptions.APIException):
+    """400: a body no endpoint can use (api.parsers.BodyRefused): NUL, nesting, unreadable CSV."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "parse_error"
+
+    def __init__(self, refused):
+        super().__init__(refused.detail, code=refused.code)
+        self.problem_extra = {"errors": [refused.as_error()]}
+
+
 class PurposeRefused(exceptions.PermissionDenied):
     """403 from the purpose guard: `reason` is stable (docs/errors.md lists every one)."""
 
@@ -112,9 +131,13 @@ def _domain_exception(exc):
 
 
 def _as_api_exception(exc):
+    from api.parsers import BodyRefused
+
     domain = _domain_exception(exc)
     if domain is not None:
         return domain
+    if isinstance(exc, BodyRefused):
+        return BodyUnusable(exc)
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
@@ -194,7 +217,23 @@ def page_not_found(request, exception=None):
     return defaults.page_not_found(request, exception)
 
 
+def database_unavailable(exc: BaseException | None) -> bool:
+    """The database could not be reached or dropped the connection (a restart, a fail-over): the
+    request may succeed if retried, so it is a 503, not a 500."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
 def server_error(request):
+    # Django calls this while handling the exception (in every middleware's and view's except block),
+    # so the exception is at hand: one place for every request, API or page, however far it got.
+    if database_unavailable(sys.exception()):
+        detail = "The database is briefly unreachable; retry in a few seconds."
+        if _is_api(request):
+            response = problem_response(request, status_code=503, code="database_unavailable", detail=detail)
+        else:
+            response = HttpResponse(detail, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
     if _is_api(request):
         return problem_response(
             request,

@@ -22,6 +22,8 @@ class GeoJSONRenderer(renderers.JSONRenderer):
     format = "geojson"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:  # no content (204), e.g. after a DELETE
+            return b""
         renderer_context = renderer_context or {}
         response = renderer_context.get("response")
         if response is not None and response.status_code >= 400:
@@ -75,6 +77,8 @@ class CSVRenderer(PaginatedCSVRenderer):
     format = "csv"
 
     def render(self, data, media_type=None, renderer_context=None, writer_opts=None):
+        if data is None:  # no content (204)
+            return b""
         renderer_context = renderer_context or {}
         response = renderer_context.get("response")
         if response is not None and response.status_code >= 400:
@@ -108,6 +112,8 @@ class NDJSONRenderer(renderers.BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:  # no content (204)
+            return b""
         renderer_context = renderer_context or {}
         response = renderer_context.get("response")
         if response is not None and response.status_code >= 400:

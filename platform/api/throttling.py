@@ -1,7 +1,7 @@
 """Rate limits per API key, per signed-in user and per anonymous IP address."""
 
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from accounts.models import ApiKey
 
@@ -28,3 +28,9 @@ class CallerRateThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.ident}
+
+
+def client_address(request) -> str | None:
+    """The client's address: REMOTE_ADDR, or behind NUM_PROXIES proxies of ours the X-Forwarded-For entry the
+    nearest one appended. The one rule for throttling and the sign-in lock (django-axes)."""
+    return BaseThrottle().get_ident(request)

@@ -6,6 +6,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -44,12 +49,30 @@ DATA_DIR = Path(os.environ.get("DJANGO_DATA_DIR", PROJECT_DIR / "var"))
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+# Placeholders people copy from examples; production refuses them like any other weak key.
+PLACEHOLDER_SECRET_KEYS = {"change-me-to-50-or-more-random-characters"}
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why `key` is no secret key for production, or None. Django's own rules (check --deploy, security.W009)."""
+    if not key:
+        return "is not set"
+    if key in PLACEHOLDER_SECRET_KEYS or "change-me" in key:
+        return "is the placeholder from .env.example"
+    if key.startswith(SECRET_KEY_INSECURE_PREFIX):
+        return f"starts with {SECRET_KEY_INSECURE_PREFIX!r}"
+    if len(key) < SECRET_KEY_MIN_LENGTH or len(set(key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS:
+        return f"is weak: use at least {SECRET_KEY_MIN_LENGTH} random characters"
+    return None
+
+
+if not DEBUG and (problem := secret_key_problem(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"DJANGO_SECRET_KEY {problem}. Production (DJANGO_DEBUG off) refuses to start without a real secret "
+        "key: set DJANGO_SECRET_KEY to the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`, or DJANGO_DEBUG=true for local development."
+    )
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set. Production (DJANGO_DEBUG off) refuses to start without "
-            "a secret key; set DJANGO_SECRET_KEY, or DJANGO_DEBUG=true for local development."
-        )
     SECRET_KEY = "development-only-key-never-used-with-debug-off-" + "x" * 20  # noqa: S105
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
@@ -80,6 +103,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "api.middleware.NulCharacterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -190,9 +214,8 @@ if BEHIND_TLS_PROXY:
 # address is REMOTE_ADDR); N: the client is the N-th address from the right, the one our nearest proxy saw.
 # Throttling and the sign-in lock both count per address, so a spoofed header must not count.
 TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 1 if BEHIND_TLS_PROXY else 0)
-AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
-AXES_IPWARE_PROXY_ORDER = "right-most"  # our proxy appends the address it saw: the right end is trustworthy
-AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if TRUSTED_PROXY_COUNT else ("REMOTE_ADDR",)
+# The sign-in lock takes the client's address by the same rule as throttling (DRF's NUM_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "api.throttling.client_address"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -248,6 +271,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasOrganisationRole"],
+    # Every body is checked for what no endpoint can use (NUL, deep nesting): see api.parsers. JSON only:
+    # multipart and form bodies cannot carry the nested fields (geometry, thresholds, lists) most writes
+    # have; endpoints that read CSV or NDJSON declare their own parsers.
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -259,9 +286,6 @@ REST_FRAMEWORK = {
         "user": os.environ.get("DJANGO_THROTTLE_USER", "600/min"),
         "anon": os.environ.get("DJANGO_THROTTLE_ANON", "120/min"),
     },
-    # JSON only: multipart and form bodies cannot carry the nested fields (geometry, thresholds, lists) most
-    # writes have; endpoints that read CSV or NDJSON declare their own parsers.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     # The browsable API (HTML) is a developer's aid: only with DEBUG on. In production the API speaks JSON.
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",

@@ -10,6 +10,7 @@ from accounts.selectors import organisation_list
 from api.fields import ScopedPrimaryKeyRelatedField, ScopedSlugRelatedField
 from purposes import selectors as purposes_selectors
 from sensors import selectors
+from sensors.geometry import MAX_POLYGON_POSITIONS
 from sensors.models import ActivePeriod, Area, Measure, Sensor, SensorEvent, SensorType
 from sensors.services import FIXED_FIELDS, TransferNotOffered
 
@@ -81,7 +82,25 @@ class GeoJSONPointField(serializers.Field):
         return super().validate_empty_values(data)
 
 
-class ActivePeriodSerializer(serializers.ModelSerializer):
+class WholeValueMixin:
+    """A value nested in a resource (an area's thresholds, a sensor's active periods) that a PATCH of
+    the resource replaces whole: its required fields stay required when the resource is patched."""
+
+    def to_internal_value(self, data):
+        attrs = super().to_internal_value(data)
+        missing = {
+            name: [field.error_messages["required"]]
+            for name, field in self.fields.items()
+            if field.required and not field.read_only and field.source not in attrs
+        }
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
+
+
+class ActivePeriodSerializer(WholeValueMixin, serializers.ModelSerializer):
+    """A period in which the sensor runs; a PATCH of `active_periods` replaces them all, so each is whole."""
+
     class Meta:
         model = ActivePeriod
         fields = ["starts_at", "ends_at", "label"]
@@ -217,7 +236,7 @@ class ImportResultSerializer(serializers.Serializer):
     unchanged = serializers.IntegerField()
 
 
-class ThresholdLevelsSerializer(serializers.Serializer):
+class ThresholdLevelsSerializer(WholeValueMixin, serializers.Serializer):
     """Crowding levels in persons per m²; each higher than the one before."""
 
     busy = serializers.FloatField(min_value=0.01)
@@ -251,7 +270,13 @@ class AreaSerializer(serializers.ModelSerializer):
     )
     surface_m2 = serializers.FloatField(read_only=True, help_text="The override if set, else the computed surface.")
     thresholds = ThresholdsSerializer(required=False)
-    geometry = serializers.JSONField(help_text="GeoJSON Polygon, WGS84, closed rings, not self-intersecting.")
+    geometry = serializers.JSONField(
+        help_text=f"GeoJSON Polygon, WGS84, closed rings, not self-intersecting, at most {MAX_POLYGON_POSITIONS} "
+        "positions, not touching a pole, spanning less than 180 degrees of longitude."
+    )
+    bbox = serializers.SerializerMethodField(
+        help_text="The polygon's bounding box: [min_lon, min_lat, max_lon, max_lat]."
+    )
 
     class Meta:
         model = Area
@@ -261,6 +286,7 @@ class AreaSerializer(serializers.ModelSerializer):
             "name",
             "area_type",
             "geometry",
+            "bbox",
             "surface_m2",
             "surface_m2_computed",
             "surface_m2_override",
@@ -272,6 +298,22 @@ class AreaSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "surface_m2_computed", "created_at", "updated_at"]
         validators = []
+
+    def get_bbox(self, area) -> list[float]:
+        return [area.min_lon, area.min_lat, area.max_lon, area.max_lat]
+
+
+class AreaSummarySerializer(AreaSerializer):
+    """An area in a list: everything but its polygon (`?geometry=true` adds it; GeoJSON always has it)."""
+
+    class Meta(AreaSerializer.Meta):
+        fields = [name for name in AreaSerializer.Meta.fields if name != "geometry"]
+
+
+class AreaListQuerySerializer(serializers.Serializer):
+    geometry = serializers.BooleanField(
+        default=False, help_text="Include each area's polygon in a JSON list (GeoJSON lists always include it)."
+    )
 
 
 class NamedOrganisationSerializer(serializers.Serializer):

@@ -20,7 +20,9 @@ from api.renderers import CSVRenderer, GeoJSONRenderer, browsable
 from api.views import PublicReadOnlyViewSet, ScopedGenericViewSet, ScopedModelViewSet
 from sensors import importers, selectors, services
 from sensors.api.serializers import (
+    AreaListQuerySerializer,
     AreaSerializer,
+    AreaSummarySerializer,
     ImportResultSerializer,
     PublicSensorSerializer,
     RestrictedSummarySerializer,
@@ -191,7 +193,11 @@ class SensorViewSet(
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List your organisations' areas"),
+    list=extend_schema(
+        summary="List your organisations' areas (without their polygons unless ?geometry=true)",
+        parameters=[AreaListQuerySerializer],
+        responses=AreaSummarySerializer(many=True),
+    ),
     retrieve=extend_schema(summary="Show an area"),
     create=extend_schema(summary="Add an area (its surface is computed geodesically)"),
     update=extend_schema(summary="Replace an area"),
@@ -210,6 +216,19 @@ class AreaViewSet(ScopedModelViewSet):
 
     def safely_get_queryset(self, queryset):
         return queryset.select_related("owner")
+
+    def get_serializer_class(self):
+        # A polygon may have thousands of positions: a list carries them only when asked.
+        if self.action == "list" and not self._list_with_geometry():
+            return AreaSummarySerializer
+        return AreaSerializer
+
+    def _list_with_geometry(self) -> bool:
+        if getattr(self, "swagger_fake_view", False):
+            return False
+        if getattr(self.request.accepted_renderer, "format", None) == GeoJSONRenderer.format:
+            return True
+        return query_parameters(self.request, AreaListQuerySerializer)["geometry"]
 
     def perform_create(self, serializer):
         caller = caller_of(self.request)

@@ -7,6 +7,7 @@ class-level filtered queryset on a Scoped view (its filter silently dropped); fu
 """
 
 import os
+import secrets
 import subprocess
 import sys
 import textwrap
@@ -384,7 +385,7 @@ def leaky_settings(tmp_path):
 
 
 def run(command, settings_module, extra_path=None):
-    env = os.environ | {"DJANGO_SETTINGS_MODULE": settings_module, "DJANGO_SECRET_KEY": "x" * 50}
+    env = os.environ | {"DJANGO_SETTINGS_MODULE": settings_module, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}
     paths = [str(PROJECT_DIR / "platform"), str(PROJECT_DIR)] + ([str(extra_path)] if extra_path else [])
     env["PYTHONPATH"] = os.pathsep.join(paths)
     return subprocess.run(  # noqa: S603  (our own interpreter and arguments)

@@ -113,3 +113,18 @@ def test_the_sensor_import_refuses_an_empty_flag(city, client):
         content_type="text/csv",
     )
     assert_refused(response, 422, "/personal_data_at_edge")
+
+
+def test_views_read_their_query_through_api_params():
+    # A serializer given request.query_params reads them as an HTML form: an empty value is "not given",
+    # and a boolean is not the word true or false (api.params explains). One way in: query_parameters().
+    from pathlib import Path
+
+    project = Path(__file__).resolve().parents[2]
+    offenders = [
+        str(path.relative_to(project))
+        for folder in ("platform", "sensors", "datasets", "purposes")
+        for path in (project / folder).rglob("*.py")
+        if "data=request.query_params" in path.read_text() or "data=self.request.query_params" in path.read_text()
+    ]
+    assert offenders == []

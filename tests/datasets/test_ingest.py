@@ -295,3 +295,27 @@ def test_idempotency_keys_belong_to_the_sender(owner_client, vendor_client, data
     retry = post_json(city_key, dataset, [count_record(count_in=3)], HTTP_IDEMPOTENCY_KEY="batch-0001")
     assert retry["Idempotent-Replayed"] == "true" and retry.json() == other.json()
     assert IdempotencyKey.objects.count() == 4
+
+
+def test_whole_number_floats_are_counts_and_counts_stay_in_range(owner_client, dataset):
+    """Review finding: 3.0 passes JSON Schema as an integer and 2**63 overflows bigint: both answered 500."""
+    stored = post_json(owner_client, dataset, [count_record(count_in=3.0, count_out=2.0e0)])
+    assert stored.status_code == 201, stored.content
+    assert Record.objects.unguarded("integrity").get().count == 5
+    for count_in in [2**63, 10**12 + 1, 2.5]:
+        response = post_json(
+            owner_client,
+            dataset,
+            [count_record(start="2026-01-05T11:00:00Z", end="2026-01-05T11:05:00Z", count_in=count_in)],
+        )
+        assert response.status_code == 422, response.content
+        assert response.json()["errors"][0]["pointer"] == "/records/0/count_in"
+    derived = post_json(owner_client, dataset, [count_record(count_in=10**12, count_out=10**12)])
+    assert derived.status_code == 422 and derived.json()["errors"][0]["code"] == "out_of_range"
+    csv = (
+        "sensor,observed_from,observed_to,count_in,count_out\n"
+        "gate-1,2026-01-05T12:00:00Z,2026-01-05T12:05:00Z,99999999999999999999999,1\n"
+    )
+    response = owner_client.post(RECORDS.format(dataset.pk), csv, content_type="text/csv")
+    assert response.status_code == 422 and response.json()["errors"][0]["pointer"] == "/records/0/count_in"
+    assert Record.objects.unguarded("integrity").count() == 1

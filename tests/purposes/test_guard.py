@@ -333,6 +333,7 @@ def test_no_data_leaves_when_the_event_cannot_be_written(world, city_client, mon
     assert access_log  # the real appender is replaced above, in the module that calls it
     response = read(city_client, world["dataset"], "stad-crowd-safety")
     assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
     assert response["Content-Type"] == "application/problem+json"
     assert b"observed_from" not in response.content
 

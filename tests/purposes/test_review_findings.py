@@ -46,14 +46,23 @@ def test_a_withdrawn_purpose_cannot_be_rewritten_and_reapproved_with_its_grants(
     assert response.status_code == 409 and response.json()["code"] == "purpose_approved"
 
 
-@pytest.mark.parametrize("purpose", ["a\x00b", "two words", "x" * 81])
+@pytest.mark.parametrize("purpose", ["two words", "x" * 81])
 def test_purpose_codes_that_cannot_be_codes_are_unknown_and_logged(world, key_client, purpose):
     response = key_client(world["city"], Role.ANALYST).get(
-        RECORDS, {"dataset": world["dataset"].pk, "purpose": purpose, "odd": "\x00"}
+        RECORDS, {"dataset": world["dataset"].pk, "purpose": purpose, "odd": "\ufffe"}
     )
     assert (response.status_code, response.json()["reason"]) == (403, "purpose_unknown")
     event = AccessEvent.objects.get()
-    assert "\x00" not in event.purpose_code and event.params["odd"] == "\ufffd"
+    assert event.purpose_code == purpose[:80] and event.params["odd"] == "\ufffe"
+
+
+@pytest.mark.parametrize("query", [{"purpose": "a\x00b"}, {"odd": "\x00"}])
+def test_a_nul_in_the_query_of_a_data_request_is_refused_before_the_guard(world, key_client, query):
+    response = key_client(world["city"], Role.ANALYST).get(
+        RECORDS, {"dataset": world["dataset"].pk, "purpose": "stad-crowd-safety", **query}
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "null_character")
+    assert not AccessEvent.objects.exists()  # nothing was decided, as for a 401 or a 429
 
 
 def test_odd_path_values_on_purposes_are_404(world, key_client):

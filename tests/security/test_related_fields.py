@@ -266,10 +266,10 @@ def test_a_grant_cannot_name_an_organisation_the_caller_cannot_see(city_a, city_
     assert_alike(*results[:2], city_b.slug, "no-such-org", *results[2:], "/grantee")
 
 
-@pytest.mark.parametrize("value", ["bad\x00slug", 2**70, -1, 0], ids=["nul", "beyond a key", "negative", "zero"])
+@pytest.mark.parametrize("value", [2**63, -1, 0], ids=["beyond a key", "negative", "zero"])
 def test_values_no_row_can_have_answer_like_a_missing_one(city_b, b_keys, value):
-    field = "owner" if isinstance(value, str) else "areas"
-    body = dataset_payload(**{field: value if field == "owner" else [value]})
+    """(A NUL in a slug is refused earlier, by the JSON parser, with 400 null_character: tests/robustness.)"""
+    body = dataset_payload(areas=[value])
     response = b_keys[Role.DATA_STEWARD].post(DATASETS, body, format="json")
     assert response.status_code == 422, response.content
     assert response.json()["errors"][0]["code"] == "does_not_exist"
