@@ -166,6 +166,7 @@ def _error_codes(path: str, method: str, operation: dict) -> list[str]:
     query = {parameter["name"] for parameter in operation.get("parameters", []) if parameter.get("in") == "query"}
     if query:
         codes.append("422")  # a query parameter (a filter, a page size) that does not validate
+        codes.append("400")  # a query parameter holding NUL (api.parsers: no text can hold one)
     if query & NOT_FOUND_PARAMETERS:
         codes.append("404")  # a page past the end, a cursor that is not one, an unknown format
     if method in WRITE_METHODS:

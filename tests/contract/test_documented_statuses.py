@@ -102,3 +102,9 @@ def test_deleting_a_dataset_with_records_is_a_documented_409(assert_conforms, ci
     response = key_client(city).delete(f"{V1}/datasets/{dataset.pk}/")
     assert response.status_code == 409, response.content
     assert_conforms("delete", f"{V1}/datasets/{{id}}/", response)
+
+
+def test_a_nul_in_a_query_parameter_is_a_documented_400(assert_conforms, city, key_client):
+    response = key_client(city).get(f"{V1}/areas/", {"name": "a\x00b"})
+    assert response.status_code == 400, response.content
+    assert_conforms("get", f"{V1}/areas/", response)
