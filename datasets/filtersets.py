@@ -4,13 +4,14 @@ import django_filters
 
 from accounts.selectors import ANONYMOUS
 from api.caller import caller_of
+from api.filters import FilterSet
 from api.moments import MomentFilter
 from datasets.models import AccessClassification, Dataset, DatasetStatus, IngestBatch, StandardSchema
 from sensors.models import Sensor
 from sensors.selectors import sensors_visible_q
 
 
-class StandardSchemaFilterSet(django_filters.FilterSet):
+class StandardSchemaFilterSet(FilterSet):
     title = django_filters.CharFilter(lookup_expr="icontains")
 
     class Meta:
@@ -18,7 +19,7 @@ class StandardSchemaFilterSet(django_filters.FilterSet):
         fields = ["code", "title"]
 
 
-class DatasetFilterSet(django_filters.FilterSet):
+class DatasetFilterSet(FilterSet):
     owner = django_filters.CharFilter(field_name="owner__slug")
     schema = django_filters.CharFilter(field_name="schema_version__schema__code")
     access = django_filters.MultipleChoiceFilter(choices=AccessClassification.choices)
@@ -39,8 +40,13 @@ class DatasetFilterSet(django_filters.FilterSet):
         return queryset.filter(sensors__in=visible)
 
 
-class IngestBatchFilterSet(django_filters.FilterSet):
+# How a batch was sent (IngestBatch.source_format).
+SOURCE_FORMATS = ["json", "ndjson", "csv", "fiware"]
+
+
+class IngestBatchFilterSet(FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=IngestBatch.Status.choices)
+    source_format = django_filters.ChoiceFilter(choices=[(name, name) for name in SOURCE_FORMATS])
     received_after = MomentFilter(field_name="received_at", lookup_expr="gte")
 
     class Meta:

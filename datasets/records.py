@@ -44,9 +44,17 @@ class Problem:
 class BodyError(Exception):
     """The body as a whole cannot be read (not JSON, no `records`, too many records...)."""
 
-    def __init__(self, detail: str, *, status: int = 400, code: str = "parse_error", line: int | None = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status: int = 400,
+        code: str = "parse_error",
+        line: int | None = None,
+        pointer: str | None = None,
+    ):
         super().__init__(detail)
-        self.status, self.code, self.line = status, code, line
+        self.status, self.code, self.line, self.pointer = status, code, line, pointer
 
 
 @dataclass(slots=True)
@@ -100,7 +108,15 @@ def parse_json(body: bytes) -> list[tuple[int | None, object]]:
             'The body must be an object with a list of records: {"records": [...]}.', status=422, code="invalid"
         )
     check_count(len(document["records"]))
+    for index, record in enumerate(document["records"]):
+        _check_is_object(record, pointer=f"/records/{index}")
     return [(None, record) for record in document["records"]]
+
+
+def _check_is_object(record, *, pointer: str, line: int | None = None) -> None:
+    # The envelope's shape, not a record's content: refused as a whole, also when `partial` reports bad records.
+    if not isinstance(record, dict):
+        raise BodyError("A record must be a JSON object.", status=422, code="invalid", line=line, pointer=pointer)
 
 
 def parse_ndjson(body: bytes) -> list[tuple[int | None, object]]:
@@ -112,6 +128,7 @@ def parse_ndjson(body: bytes) -> list[tuple[int | None, object]]:
             items.append((number, loads(line, prefix=f"/records/{len(items)}", line=number)))
         except orjson.JSONDecodeError as error:
             raise BodyError(f"Line {number} is not JSON: {error}", line=number) from None
+        _check_is_object(items[-1][1], pointer="", line=number)
         if len(items) > MAX_RECORDS:
             check_count(len(items))
     return items
@@ -167,6 +184,9 @@ def parse_csv(body: bytes, schema_version: SchemaVersion) -> tuple[list[tuple[in
         items.append((line, record))
         if len(items) > MAX_RECORDS:
             check_count(len(items))
+    if not items:
+        # A header alone is an export that found nothing, not a batch: say so rather than store an empty one.
+        raise BodyError("The CSV has a header row but no records.", status=400, code="no_records")
     return items, problems
 
 

@@ -25,10 +25,11 @@ class BodyProblem(APIException):
     def __init__(self, error: records.BodyError):
         super().__init__(str(error), error.code)
         self.status_code = error.status
-        if error.line is not None:
-            self.problem_extra = {
-                "errors": [{"pointer": "", "line": error.line, "detail": str(error), "code": error.code}]
-            }
+        if error.line is not None or error.pointer is not None:
+            problem = {"pointer": error.pointer or "", "detail": str(error), "code": error.code}
+            if error.line is not None:
+                problem["line"] = error.line
+            self.problem_extra = {"errors": [problem]}
 
 
 def _check_sensors(owner: Organisation, sensors, schema_version: SchemaVersion) -> None:

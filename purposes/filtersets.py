@@ -2,11 +2,12 @@
 
 import django_filters
 
+from api.filters import FilterSet
 from api.moments import MomentFilter
 from purposes.models import AccessEvent, AccessLevel, Grant, Purpose, PurposeCategory, PurposeStatus
 
 
-class PurposeFilterSet(django_filters.FilterSet):
+class PurposeFilterSet(FilterSet):
     holder = django_filters.CharFilter(field_name="holder__slug")
     category = django_filters.MultipleChoiceFilter(choices=PurposeCategory.choices)
     status = django_filters.MultipleChoiceFilter(choices=PurposeStatus.choices)
@@ -17,7 +18,7 @@ class PurposeFilterSet(django_filters.FilterSet):
         fields = ["holder", "category", "status", "legal_basis", "title"]
 
 
-class GrantFilterSet(django_filters.FilterSet):
+class GrantFilterSet(FilterSet):
     # A number, not a choice of datasets: another organisation's dataset answers like a missing one.
     dataset = django_filters.NumberFilter(field_name="dataset_id")
     purpose = django_filters.CharFilter(field_name="purpose__code")
@@ -30,7 +31,7 @@ class GrantFilterSet(django_filters.FilterSet):
         fields = ["dataset", "purpose", "grantee", "level", "revoked"]
 
 
-class AccessEventFilterSet(django_filters.FilterSet):
+class AccessEventFilterSet(FilterSet):
     purpose = django_filters.CharFilter(field_name="purpose_code")
     dataset = django_filters.NumberFilter(field_name="datasets__dataset_id", distinct=True)
     decision = django_filters.ChoiceFilter(choices=AccessEvent.Decision.choices)

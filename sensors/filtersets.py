@@ -5,6 +5,7 @@ from django import forms
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from api.filters import FilterSet
 from api.moments import MomentFilter
 from sensors import selectors
 from sensors.models import Area, AreaType, IdentifiersKept, Sensor, SensorStatus, SensorType, Visibility
@@ -38,13 +39,13 @@ class BBoxFilter(django_filters.Filter):
         return self.selector(queryset, *value) if value else queryset
 
 
-class SensorTypeFilterSet(django_filters.FilterSet):
+class SensorTypeFilterSet(FilterSet):
     class Meta:
         model = SensorType
         fields = ["code", "privacy_risk"]
 
 
-class SensorFilterSet(django_filters.FilterSet):
+class SensorFilterSet(FilterSet):
     type = django_filters.CharFilter(field_name="sensor_type__code", label="sensor type code")
     controller = django_filters.CharFilter(field_name="controller__slug")
     operator = django_filters.CharFilter(field_name="operator__slug")
@@ -71,7 +72,7 @@ class SensorFilterSet(django_filters.FilterSet):
         return selectors.active_at(queryset, value)
 
 
-class AreaFilterSet(django_filters.FilterSet):
+class AreaFilterSet(FilterSet):
     owner = django_filters.CharFilter(field_name="owner__slug")
     area_type = django_filters.MultipleChoiceFilter(choices=AreaType.choices)
     name = django_filters.CharFilter(lookup_expr="icontains")

@@ -217,6 +217,9 @@ def sensors_import(
 
 
 def _rejected(errors: list[dict]) -> ItemsRejected:
+    # Every problem has a pointer (docs/errors.md): into the CSV, `/<line>` or `/<line>/<column>`.
+    for error in errors:
+        error.setdefault("pointer", "/".join(["", str(error["line"]), *([error["column"]] if error["column"] else [])]))
     return ItemsRejected(f"{len(errors)} problem(s) in the CSV; nothing was stored. See `errors`.", errors)
 
 

@@ -12,6 +12,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from api.moments import in_utc
+from api.params import query_parameters
 from api.renderers import CSVRenderer, NDJSONRenderer
 from api.views import PurposeBoundAPIView
 from datasets import selectors
@@ -107,9 +108,7 @@ class RecordListView(PurposeBoundAPIView):
     renderer_classes = [JSONRenderer, CSVRenderer, NDJSONRenderer]
 
     def guard_target(self, request) -> dict:
-        query = RecordQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        self.query = query.validated_data
+        self.query = query_parameters(request, RecordQuerySerializer)
         return {
             "dataset_ids": [self.query["dataset"]],
             "params": {"bucket_minutes": None, "by": "sensor", "fields": self.query.get("fields")},
@@ -186,9 +185,7 @@ class CountListView(PurposeBoundAPIView):
     renderer_classes = [JSONRenderer, CSVRenderer, NDJSONRenderer]
 
     def guard_target(self, request) -> dict:
-        query = CountQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        self.query = query.validated_data
+        self.query = query_parameters(request, CountQuerySerializer)
         return {
             "dataset_ids": [self.query["dataset"]],
             "params": {"bucket_minutes": selectors.BUCKETS[self.query["bucket"]], "by": self.query["by"]},

@@ -216,8 +216,8 @@ class PublicDatasetSerializer(DatasetSerializer):
 
 
 class IngestBatchSerializer(serializers.ModelSerializer):
-    organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     # Plain integers: the model's bounds depend on the database backend, the published contract must not.
     received = serializers.IntegerField(read_only=True)
     created = serializers.IntegerField(read_only=True)

@@ -4,12 +4,13 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import renderers
+from rest_framework import renderers, serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from api.caller import caller_of, sole_organisation
+from api.params import query_parameters
 from api.parsers import raw_parser
 from api.permissions import ANY_MEMBER
 from api.views import PublicAPIView, PublicReadOnlyViewSet, ScopedModelViewSet
@@ -23,7 +24,7 @@ from datasets.api.serializers import (
     StandardSchemaListSerializer,
     StandardSchemaSerializer,
 )
-from datasets.filtersets import DatasetFilterSet, IngestBatchFilterSet, StandardSchemaFilterSet
+from datasets.filtersets import SOURCE_FORMATS, DatasetFilterSet, IngestBatchFilterSet, StandardSchemaFilterSet
 from datasets.models import AccessClassification, Dataset, DatasetStatus, IngestBatch, SchemaVersion, StandardSchema
 
 
@@ -72,8 +73,27 @@ class RecordJSONSchemaView(PublicAPIView):
         return Response(found.record_schema)
 
 
+class IngestQuerySerializer(serializers.Serializer):
+    """The ingest endpoints' query, declared once: the code and the OpenAPI document read it here."""
+
+    partial = serializers.BooleanField(
+        required=False, default=False, help_text="Store the valid records and report the others (default: atomic)."
+    )
+
+
+def ingest_partial(request) -> bool:
+    return query_parameters(request, IngestQuerySerializer)["partial"]
+
+
+# A header row, then at least one row with a value (a header alone is refused: 400 no_records).
+CSV_RECORDS = {
+    "type": "string",
+    "pattern": r'^[^\n]*\n[\s\S]*[^,\s"][\s\S]*$',
+    "description": "A header row naming the record's fields, then one row per record.",
+}
+
 INGEST_PARAMETERS = [
-    OpenApiParameter("partial", bool, description="Store the valid records and report the others (default: atomic)."),
+    IngestQuerySerializer,
     OpenApiParameter(
         "Idempotency-Key", str, OpenApiParameter.HEADER, description="A retry with the same key replays the answer."
     ),
@@ -142,7 +162,7 @@ class DatasetViewSet(ScopedModelViewSet):
                 "properties": {"records": {"type": "array", "items": {"type": "object"}}},
             },
             "application/x-ndjson": OpenApiTypes.STR,
-            "text/csv": OpenApiTypes.STR,
+            "text/csv": CSV_RECORDS,
         },
         parameters=INGEST_PARAMETERS,
         responses={
@@ -163,7 +183,7 @@ class DatasetViewSet(ScopedModelViewSet):
             dataset=self.get_object(),
             body=request.body,
             content_type=request.content_type,
-            partial=request.query_params.get("partial", "").lower() in {"1", "true"},
+            partial=ingest_partial(request),
             idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
         )
         return self._answer(answer)
@@ -192,7 +212,7 @@ class DatasetViewSet(ScopedModelViewSet):
             dataset=dataset,
             body=request.body,
             content_type=request.content_type,
-            partial=request.query_params.get("partial", "").lower() in {"1", "true"},
+            partial=ingest_partial(request),
             idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
             parse=fiware.parser(request.query_params.get("sensor") or None),
         )
@@ -203,7 +223,7 @@ class DatasetViewSet(ScopedModelViewSet):
         responses=IngestBatchSerializer(many=True),
         parameters=[
             OpenApiParameter("status", str, enum=IngestBatch.Status.values),
-            OpenApiParameter("source_format", str, enum=["json", "ndjson", "csv", "fiware"]),
+            OpenApiParameter("source_format", str, enum=SOURCE_FORMATS),
             OpenApiParameter("received_after", OpenApiTypes.DATETIME),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),

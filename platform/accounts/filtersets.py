@@ -3,9 +3,10 @@
 import django_filters
 
 from accounts.models import ApiKey, Organisation, OrganisationKind, Role
+from api.filters import FilterSet
 
 
-class OrganisationFilterSet(django_filters.FilterSet):
+class OrganisationFilterSet(FilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
     kind = django_filters.MultipleChoiceFilter(choices=OrganisationKind.choices)
 
@@ -14,7 +15,7 @@ class OrganisationFilterSet(django_filters.FilterSet):
         fields = ["slug", "name", "kind", "contact_email"]
 
 
-class ApiKeyFilterSet(django_filters.FilterSet):
+class ApiKeyFilterSet(FilterSet):
     organisation = django_filters.CharFilter(field_name="organisation__slug")
     role = django_filters.MultipleChoiceFilter(choices=Role.choices)
     name = django_filters.CharFilter(lookup_expr="icontains")

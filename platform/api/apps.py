@@ -11,6 +11,9 @@ class ApiConfig(AppConfig):
         from django.core.checks import Tags, register
 
         from api.checks import TAG, check_access_log_outside_requests, check_api_guards
+        from api.json_types import refuse_loose_types
+
+        refuse_loose_types()
 
         # `check` and `runserver` run them; config.wsgi and config.asgi run them at start-up.
         register(check_api_guards, TAG, Tags.security, Tags.urls)

@@ -86,7 +86,8 @@ def error_pointers(detail, pointer: str = "") -> list[dict]:
             else:
                 errors += error_pointers(item, pointer)
         return errors
-    return [{"pointer": pointer, "detail": str(detail), "code": getattr(detail, "code", "invalid")}]
+    # A Django form error raised without a code carries None: the contract promises a string.
+    return [{"pointer": pointer, "detail": str(detail), "code": getattr(detail, "code", None) or "invalid"}]
 
 
 class BodyUnusable(exceptions.APIException):

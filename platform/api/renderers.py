@@ -85,7 +85,9 @@ class CSVRenderer(PaginatedCSVRenderer):
             return renderers.JSONRenderer().render(data)
         if isinstance(data, dict) and self.results_field not in data:
             data = {self.results_field: [data]}
-        return super().render(data, media_type, renderer_context, writer_opts)
+        # No rows: an empty *text*, because DRF drops the Content-Type of an empty *bytes* body, and the
+        # contract says text/csv whatever the number of rows.
+        return super().render(data, media_type, renderer_context, writer_opts) or ""
 
     def tablize(self, data, header=None, labels=None):
         # Columns in the serializer's field order (the library sorts them alphabetically).
@@ -107,7 +109,7 @@ class NDJSONRenderer(renderers.BaseRenderer):
 
     media_type = "application/x-ndjson"
     format = "ndjson"
-    charset = None
+    charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if data is None:  # no content (204)
@@ -118,4 +120,5 @@ class NDJSONRenderer(renderers.BaseRenderer):
             return renderers.JSONRenderer().render(data)
         rows = data.get("results", []) if isinstance(data, dict) else data
         encoder = renderers.JSONRenderer()
-        return b"".join(encoder.render(row) + b"\n" for row in rows)
+        # No rows: empty text, not bytes, so that DRF keeps the Content-Type (see CSVRenderer.render).
+        return b"".join(encoder.render(row) + b"\n" for row in rows) or ""

@@ -248,7 +248,9 @@ def _refuse_unscoped_answer(view) -> None:
     """A 2xx answer of an organisation-scoped action that never read through the scope: a programming
     error (it could be another organisation's rows), so raise instead, which answers 500."""
     action = getattr(view, "action", None)
-    if action is None or action == "create":  # OPTIONS (metadata), and creating (writes through services)
+    # OPTIONS (DRF's `metadata` action: field descriptions, whose PUT part reads through get_object()),
+    # and creating (writes through services).
+    if action in (None, "metadata", "create"):
         return
     went_through = view.__dict__.get("_went_through_scope", set())
     detail = getattr(view, "detail", None)

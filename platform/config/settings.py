@@ -271,11 +271,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasOrganisationRole"],
-    # Every body is checked for what no endpoint can use (NUL, deep nesting): see api.parsers.
-    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser", "api.parsers.FormParser", "api.parsers.MultiPartParser"],
+    # Every body is checked for what no endpoint can use (NUL, deep nesting): see api.parsers. JSON only:
+    # multipart and form bodies cannot carry the nested fields (geometry, thresholds, lists) most writes
+    # have; endpoints that read CSV or NDJSON declare their own parsers.
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.ContentNegotiation",
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.CallerRateThrottle"],
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
@@ -321,6 +324,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.document_representations",
         "api.schema.add_problem_responses",
         "api.schema.require_tags_and_summaries",
     ],

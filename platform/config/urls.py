@@ -3,6 +3,7 @@
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from api.problems import page_not_found
@@ -35,8 +36,9 @@ urlpatterns = [
         name="redoc",
     ),
     path("api/v1/", include(api_v1)),
-    # Unknown API paths answer problem+json even with DEBUG on (Django's debug 404 is HTML).
-    re_path(r"^api/", guard_declared("public", "answers 404 problem+json; reads nothing")(page_not_found)),
+    # Unknown API paths answer problem+json even with DEBUG on (Django's debug 404 is HTML), whatever the
+    # method: exempt from CSRF, which would otherwise refuse a POST to it with an HTML 403 first.
+    re_path(r"^api/", guard_declared("public", "answers 404 problem+json; reads nothing")(csrf_exempt(page_not_found))),
 ]
 
 handler400 = "api.problems.bad_request"

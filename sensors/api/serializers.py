@@ -215,7 +215,7 @@ class SensorTransitionSerializer(serializers.Serializer):
 
 class SensorEventSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
-    actor_organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    actor_organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
 
     class Meta:
         model = SensorEvent

@@ -2,17 +2,17 @@
 
 from django.db.models import ProtectedError
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from accounts.models import Organisation
 from api.caller import caller_of, sole_organisation
-from api.pagination import CursorPagination
+from api.pagination import CursorPagination, PageNumberPagination
+from api.params import query_parameters
 from api.parsers import CSVTextParser
 from api.permissions import ANY_MEMBER
 from api.problems import Conflict
@@ -49,6 +49,20 @@ class SensorTypeViewSet(PublicReadOnlyViewSet):
     serializer_class = SensorTypeSerializer
     filterset_class = SensorTypeFilterSet
     lookup_field = "code"
+
+
+class SensorImportQuerySerializer(serializers.Serializer):
+    """The import's query, declared once: the code and the OpenAPI document read it here."""
+
+    mapping = serializers.ChoiceField(choices=list(importers.MAPPINGS), default="platform", help_text="column mapping")
+    controller = serializers.CharField(help_text="controller's slug")
+    operator = serializers.CharField(
+        required=False, allow_blank=True, help_text="operator's slug (default: the controller)"
+    )
+    sensor_type = serializers.CharField(help_text="sensor type code for every row")
+    personal_data_at_edge = serializers.BooleanField(default=False, help_text="as your DPIA states (default false)")
+    legal_basis = serializers.CharField(required=False, allow_blank=True, default="")
+    contact_email = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 def _organisation(value, pointer):
@@ -152,15 +166,7 @@ class SensorViewSet(
         summary="Import sensors from CSV (atomic; keyed on operator and reference)",
         request={"text/csv": OpenApiTypes.STR},
         responses=ImportResultSerializer,
-        parameters=[
-            OpenApiParameter("mapping", str, enum=list(importers.MAPPINGS), description="column mapping"),
-            OpenApiParameter("controller", str, required=True, description="controller's slug"),
-            OpenApiParameter("operator", str, description="operator's slug (default: the controller)"),
-            OpenApiParameter("sensor_type", str, required=True, description="sensor type code for every row"),
-            OpenApiParameter("personal_data_at_edge", bool, description="as your DPIA states (default false)"),
-            OpenApiParameter("legal_basis", str),
-            OpenApiParameter("contact_email", str),
-        ],
+        parameters=[SensorImportQuerySerializer],
     )
     @action(
         detail=False,
@@ -172,19 +178,15 @@ class SensorViewSet(
         scope_exempt="reads no sensor: writes through sensors.importers, which checks the caller's roles",
     )
     def import_csv(self, request):
-        params = request.query_params
-        controller = _organisation(params.get("controller"), "controller")
-        operator = _organisation(params.get("operator") or controller.slug, "operator")
+        params = dict(query_parameters(request, SensorImportQuerySerializer))
+        controller = _organisation(params.pop("controller"), "controller")
+        operator = _organisation(params.pop("operator", "") or controller.slug, "operator")
         result = importers.sensors_import(
             caller=caller_of(request),
             text=request.data if isinstance(request.data, str) else "",
-            mapping=params.get("mapping", "platform"),
             controller=controller,
             operator=operator,
-            sensor_type=params.get("sensor_type", ""),
-            personal_data_at_edge=params.get("personal_data_at_edge", "false").lower() == "true",
-            legal_basis=params.get("legal_basis", ""),
-            contact_email=params.get("contact_email", ""),
+            **params,
         )
         body = ImportResultSerializer(result).data
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
@@ -226,9 +228,7 @@ class AreaViewSet(ScopedModelViewSet):
             return False
         if getattr(self.request.accepted_renderer, "format", None) == GeoJSONRenderer.format:
             return True
-        query = AreaListQuerySerializer(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return query.validated_data["geometry"]
+        return query_parameters(self.request, AreaListQuerySerializer)["geometry"]
 
     def perform_create(self, serializer):
         caller = caller_of(self.request)
