@@ -54,6 +54,8 @@ class ScopedRelatedFieldMixin:
 
 class ScopedPrimaryKeyRelatedField(ScopedRelatedFieldMixin, serializers.PrimaryKeyRelatedField):
     def to_internal_value(self, data):
+        if isinstance(data, bool | float):  # 1.5 was read as row 1, true as row 1
+            self.fail("incorrect_type", data_type=type(data).__name__)
         if isinstance(data, int) and not isinstance(data, bool) and not 0 < data <= MAX_KEY:
             self.fail("does_not_exist", pk_value=data)
         if isinstance(data, str) and "\x00" in data:

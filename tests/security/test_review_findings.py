@@ -48,3 +48,13 @@ def test_an_operator_import_still_updates_its_own_proposals(city_a, vendor, vend
 def test_rows_of_another_length_than_the_header_answer_4xx(city_a, vendor, vendor_keys, text, status):
     response = vendor_import(vendor_keys[Role.INTEGRATOR], city_a, vendor, text)
     assert response.status_code == status, response.content
+
+
+@pytest.mark.parametrize("value", [1.5, 2.0, True], ids=["fraction", "whole float", "boolean"])
+def test_an_id_must_be_a_whole_number(a_keys, a_area, value):
+    """`{"areas": [1.5]}` named area 1: a number that is no id is refused, not rounded to one."""
+    body = {"title": "T", "description": "d", "schema": "crowd-count-line", "contact_point": "a@b.example"}
+    response = a_keys[Role.DATA_STEWARD].post("/api/v1/datasets/", {**body, "areas": [value]}, format="json")
+    assert response.status_code == 422, response.content
+    assert response.json()["errors"][0]["pointer"] == "/areas"
+    assert response.json()["errors"][0]["code"] == "incorrect_type"
