@@ -8,6 +8,7 @@ from rest_framework import serializers
 from accounts.models import Organisation
 from accounts.selectors import organisations_with
 from api.fields import ScopedPrimaryKeyRelatedField, ScopedSlugRelatedField
+from api.serializers import WholeValueMixin
 from datasets.models import Dataset
 from purposes import selectors, services
 from purposes.models import (
@@ -53,13 +54,15 @@ class FiniteFloatField(serializers.FloatField):
         return value
 
 
-class KpiMeasurementSerializer(serializers.Serializer):
+class KpiMeasurementSerializer(WholeValueMixin, serializers.Serializer):
     at = serializers.DateTimeField()
     value = FiniteFloatField()
     note = serializers.CharField(max_length=300, required=False, allow_blank=True)
 
 
-class KpiSerializer(serializers.Serializer):
+class KpiSerializer(WholeValueMixin, serializers.Serializer):
+    """One KPI; a PATCH of `kpis` replaces them all, so each is whole."""
+
     name = serializers.CharField(max_length=200)
     kind = serializers.ChoiceField(choices=KPI_KINDS, help_text="Output (what is delivered) or outcome (effect).")
     scope = serializers.ChoiceField(choices=KPI_SCOPES, help_text="About the technology or its application.")

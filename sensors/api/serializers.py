@@ -8,6 +8,7 @@ from rest_framework import serializers
 from accounts.models import Organisation
 from accounts.selectors import organisation_list
 from api.fields import ScopedPrimaryKeyRelatedField, ScopedSlugRelatedField
+from api.serializers import WholeValueMixin
 from purposes import selectors as purposes_selectors
 from sensors import selectors
 from sensors.geometry import MAX_POLYGON_POSITIONS
@@ -80,22 +81,6 @@ class GeoJSONPointField(serializers.Field):
         if data is None:
             return False, data
         return super().validate_empty_values(data)
-
-
-class WholeValueMixin:
-    """A value nested in a resource (an area's thresholds, a sensor's active periods) that a PATCH of
-    the resource replaces whole: its required fields stay required when the resource is patched."""
-
-    def to_internal_value(self, data):
-        attrs = super().to_internal_value(data)
-        missing = {
-            name: [field.error_messages["required"]]
-            for name, field in self.fields.items()
-            if field.required and not field.read_only and field.source not in attrs
-        }
-        if missing:
-            raise serializers.ValidationError(missing)
-        return attrs
 
 
 class ActivePeriodSerializer(WholeValueMixin, serializers.ModelSerializer):

@@ -128,3 +128,25 @@ def test_a_boolean_is_true_or_false(city, key_client, value):
 def test_raw_bodies_are_documented_as_required(contract, path):
     # Without a body these answer 415 or 422: the document must not offer the request without one.
     assert contract.raw_schema["paths"][V1 + path]["post"]["requestBody"]["required"] is True
+
+
+@pytest.mark.parametrize(
+    ("kpi", "pointer"),
+    [
+        ({"name": "Accuracy", "kind": "output", "scope": "technology"}, "/kpis/0/unit"),
+        (
+            {"name": "Accuracy", "kind": "output", "scope": "technology", "unit": "%", "measurements": [{"value": 1}]},
+            "/kpis/0/measurements/0/at",
+        ),
+    ],
+)
+def test_a_patch_of_kpis_names_what_a_kpi_lacks(city, key_client, kpi, pointer):
+    # Found by the contract run: a PATCH relaxed the KPI's required fields, stored it, and answered 500.
+    from tests.purposes.conftest import make_purpose
+
+    purpose = make_purpose(city, "stad-safety", approve=False)
+    response = key_client(city, Role.ADMIN).patch(f"{V1}/purposes/{purpose.code}/", {"kpis": [kpi]}, format="json")
+    assert response.status_code == 422, response.content
+    assert pointer in [error["pointer"] for error in response.json()["errors"]]
+    purpose.refresh_from_db()
+    assert purpose.kpis == []
