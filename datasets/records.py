@@ -285,15 +285,16 @@ def _count_problem(values: dict, columns: dict, record: dict) -> tuple[str | Non
     JSON Schema counts 3.0 as an integer, so the schema lets it through; the bigint columns need an int."""
     for column in COUNT_COLUMNS:
         value = values[column]
-        if value is None:
-            continue
+        if value is None or (type(value) is int and 0 <= value <= MAX_COUNT):
+            continue  # the usual case, on the ingest path: nothing to do
+        if isinstance(value, float) and value.is_integer():
+            value = values[column] = int(value)
+            if 0 <= value <= MAX_COUNT:
+                continue
         field = next((name for name, col in columns.items() if col == column and name in record), None)
         if isinstance(value, float):
-            if not value.is_integer():
-                return field, f"{value} is not a whole number."
-            value = values[column] = int(value)
-        if not 0 <= value <= MAX_COUNT:
-            return field, f"A count lies between 0 and {MAX_COUNT}; {value} does not."
+            return field, f"{value} is not a whole number."
+        return field, f"A count lies between 0 and {MAX_COUNT}; {value} does not."
     return None
 
 

@@ -4,9 +4,8 @@ PostgreSQL text and jsonb cannot hold a NUL character (U+0000), and deeply neste
 stack of whatever walks it next (a validator, a serializer, the database driver). So every parser the
 API uses refuses both, with a pointer to where they are, before any view sees the body:
 
-- JSON (`JSONParser`, and `check_document` for views that read JSON themselves): no string or key holds
-  NUL, nothing is nested deeper than MAX_JSON_DEPTH;
-- forms (`FormParser`, `MultiPartParser`): no name or value holds NUL;
+- JSON (`JSONParser`, the only parser of DRF bodies, and `check_document` for views that read JSON
+  themselves): no string or key holds NUL, nothing is nested deeper than MAX_JSON_DEPTH;
 - CSV (`CSVTextParser`, and `csv_rows` for views that read CSV themselves): no NUL, no cell over the
   csv module's field limit (CSV_MAX_CELL characters), each refusal naming its line.
 
@@ -156,27 +155,6 @@ class JSONParser(parsers.JSONParser):
             return loads(data)
         except orjson.JSONDecodeError as error:
             raise ParseError(f"JSON parse error - {error}") from None
-
-
-def check_form(data) -> None:
-    for name, values in data.lists():
-        pointer = f"/{escape_pointer_token(name)}"
-        if NUL in name or any(isinstance(value, str) and NUL in value for value in values):
-            raise null_character(pointer)
-
-
-class FormParser(parsers.FormParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        check_form(data)
-        return data
-
-
-class MultiPartParser(parsers.MultiPartParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        parsed = super().parse(stream, media_type, parser_context)
-        check_form(parsed.data)
-        return parsed
 
 
 class CSVTextParser(parsers.BaseParser):

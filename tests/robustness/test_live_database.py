@@ -79,7 +79,7 @@ def free_port() -> int:
 def live():
     bin_dir = postgres_bin()
     if bin_dir is None:
-        pytest.skip("PostgreSQL's binaries (pg_ctl) are not installed")
+        pytest.fail("PostgreSQL's binaries (pg_ctl) are not installed: scripts/test installs them")
     folder = Path(tempfile.mkdtemp(prefix="cdp-live-pg."))
     cluster = Cluster(bin_dir, folder)
     cluster.init()
