@@ -1,5 +1,6 @@
 """Demo datasets: Melbourne's real hourly counts of January 2011, and Voorbeeldstad's catalogue."""
 
+import csv
 import math
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -86,8 +87,9 @@ def load(organisations: dict[str, Organisation]) -> dict:
         access=AccessClassification.OPEN_AGGREGATE,
         status=DatasetStatus.ACTIVE,
     )
-    names = {s.name: s.reference for s in counts.sensors.all()}
-    records, _ = melbourne.wide_to_records(MELBOURNE_COUNTS.read_text(encoding="utf-8"), names)
+    register = melbourne.Register((sensor.reference, sensor.name) for sensor in counts.sensors.all())
+    with MELBOURNE_COUNTS.open(encoding="utf-8", newline="") as stream:
+        records = [record for _, record in melbourne.records(csv.reader(stream), register, melbourne.Report())]
     _ingest(as_melbourne, counts, records)
 
     lidars = list(active.filter(controller=city, reference__startswith="vbs-stratumseind-lidar").order_by("reference"))

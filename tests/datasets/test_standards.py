@@ -122,8 +122,12 @@ def test_melbourne_hourly_counts_arrive_through_the_api_with_exact_sums(live_ser
         assert stored == total == rolled, column
         stored_any += 1
     assert stored_any >= 10
-    assert "refused: Sensor" in err.getvalue()
+    assert "rejected by the API: sensor_not_active: " in out.getvalue()
     assert " rejected." in out.getvalue()
+    dated = [row for row in csv.reader(StringIO(text)) if row and row[0]][1:]
+    empty = sum(1 for row in dated for cell in row[2:] if not cell.strip())
+    assert f"missing cells (no record): {empty} (empty {empty}, -1 0, undefined 0)" in out.getvalue()
+    assert "empty rows skipped: 8016" in out.getvalue()
 
     again = StringIO()
     call_command(
