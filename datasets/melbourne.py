@@ -37,6 +37,8 @@ WHOLE = re.compile(r"[0-9]+")
 MAX_DIGITS = 18  # larger numbers are no count of people (and would not fit a bigint)
 TOTALS_WORDS = {"total", "totals", "sum"}
 DETAILS_KEPT = 1000  # rejected cells listed per reason; the rest are counted
+NAMES_KEPT = 1000  # sensor names counted one by one (a file of made-up names cannot fill the memory)
+OTHER_NAMES = "(other names)"
 
 
 class FormatError(ValueError):
@@ -86,7 +88,14 @@ class Report:
 
     def note_missing(self, sensor: str, marker: str) -> None:
         self.missing[marker] += 1
+        if sensor not in self.missing_by_sensor and len(self.missing_by_sensor) >= NAMES_KEPT:
+            sensor = OTHER_NAMES
         self.missing_by_sensor.setdefault(sensor, Counter())[marker] += 1
+
+    def note_unknown(self, name: str) -> None:
+        if name not in self.unknown and len(self.unknown) >= NAMES_KEPT:
+            name = OTHER_NAMES
+        self.unknown[name] += 1
 
     def reject(self, reason: str, line: int, column: str, value: str, why: str, cells: int = 1) -> None:
         self.rejected[reason] += cells
@@ -238,7 +247,7 @@ def _wide(header, rows, register: Register, report: Report) -> Iterator[tuple[in
             continue
         for index, count in valued:
             if references[index] is None:
-                report.unknown[columns[index]] += 1
+                report.note_unknown(columns[index])
             else:
                 yield line, _record(references[index], start, count)
 
@@ -293,7 +302,7 @@ def _long(header, rows, register: Register, report: Report) -> Iterator[tuple[in
             continue
         reference = register.by_reference(sensor_id) if sensor_id else register.by_name(sensor_name)
         if reference is None:
-            report.unknown[f"Sensor_ID {sensor_id}" if sensor_id else sensor_name or "(no sensor)"] += 1
+            report.note_unknown(f"Sensor_ID {sensor_id}" if sensor_id else sensor_name or "(no sensor)")
             continue
         text = cell(row, "date_time")
         moment, aware = _long_time(text)

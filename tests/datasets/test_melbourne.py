@@ -351,3 +351,12 @@ def test_a_refused_batch_or_an_unreachable_platform_stops_with_how_far(live_serv
                      "--dataset", str(dataset.pk), stdout=StringIO(), stderr=StringIO())  # fmt: skip
     assert not Record.objects.unguarded("integrity").exists()
     assert Sensor.objects.count() == 5
+
+
+def test_made_up_names_cannot_fill_the_memory():
+    rows = "".join(f"2019-11-01T17:00:00+11:00,{n + 100},{n % 2 or 'undefined'},name {n}\n" for n in range(3000))
+    records, report = read("Date_Time,Sensor_ID,Hourly_Counts,Sensor_Name\n" + rows)
+    assert records == []
+    assert len(report.unknown) == melbourne.NAMES_KEPT + 1 and report.unknown[melbourne.OTHER_NAMES] == 500
+    assert sum(report.unknown.values()) == 1500
+    assert len(report.missing_by_sensor) == melbourne.NAMES_KEPT + 1 and report.missing == {"undefined": 1500}
