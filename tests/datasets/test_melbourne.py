@@ -13,11 +13,12 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.core.signals import request_started
 from django.db.models import Sum
 
 from accounts.models import OrganisationKind, Role
 from datasets import melbourne
-from datasets.models import Record
+from datasets.models import Dataset, DatasetStatus, Record
 from sensors.models import Sensor
 from tests.datasets.conftest import make_dataset, make_sensor
 from tests.factories import OrganisationFactory, api_key_for
@@ -360,3 +361,38 @@ def test_made_up_names_cannot_fill_the_memory():
     assert len(report.unknown) == melbourne.NAMES_KEPT + 1 and report.unknown[melbourne.OTHER_NAMES] == 500
     assert sum(report.unknown.values()) == 1500
     assert len(report.missing_by_sensor) == melbourne.NAMES_KEPT + 1 and report.missing == {"undefined": 1500}
+
+
+@live
+def test_a_batch_refused_midway_says_how_far_it_got_and_the_rerun_is_safe(live_server, tmp_path):
+    dataset, sensors, key = setup_city()
+    path = tmp_path / "april-2019.csv"
+    path.write_text(wide_april_2019())
+    posts = []
+
+    def retire_on_the_second_batch(sender, environ, **kwargs):
+        if environ["REQUEST_METHOD"] == "POST":
+            posts.append(environ["PATH_INFO"])
+            if len(posts) == 2:  # the dataset is retired while the command runs
+                Dataset.objects.filter(pk=dataset.pk).update(status=DatasetStatus.RETIRED)
+
+    request_started.connect(retire_on_the_second_batch)
+    out = StringIO()
+    try:
+        with pytest.raises(CommandError) as refused:
+            call_command(
+                "push_melbourne_counts", str(path), "--url", live_server.url, "--key", key,
+                "--dataset", str(dataset.pk), "--batch-size", "500", stdout=out, stderr=StringIO(),
+            )  # fmt: skip
+    finally:
+        request_started.disconnect(retire_on_the_second_batch)
+    message = str(refused.value)
+    assert "refused batch 2 (lines " in message and "409" in message
+    assert "1 batches (500 records, up to line " in message and "running the command again is safe" in message
+    first = summary_numbers(out.getvalue())
+    assert first["created"] == Record.objects.unguarded("integrity").filter(dataset=dataset).count() > 0
+
+    Dataset.objects.filter(pk=dataset.pk).update(status=DatasetStatus.ACTIVE)
+    again, _ = push(live_server, path, dataset, key, "--batch-size", "500")
+    assert "replayed (1 batches)" in again
+    assert summary_numbers(again)["created"] == sum(stored(dataset, sensors[r])[1] for r in FEEDING) - first["created"]
