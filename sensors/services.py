@@ -9,6 +9,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from accounts.models import Organisation, OrganisationKind, Role
 from accounts.selectors import Caller
@@ -313,6 +314,18 @@ def sensor_transition(
     return sensor
 
 
+def _nested_errors(errors: dict[str, str]) -> DRFValidationError:
+    """`{"suspensions/1/ends_at": ...}` as the nested detail whose pointer is /suspensions/1/ends_at."""
+    nested: dict = {}
+    for path, message in errors.items():
+        *parents, last = path.split("/")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = [message]
+    return DRFValidationError(nested)
+
+
 @transaction.atomic
 def sensor_service_life_set(
     *,
@@ -344,7 +357,7 @@ def sensor_service_life_set(
     if latest > now + CLOCK_TOLERANCE:
         errors.setdefault("service_life", "A service life lies in the past: no moment may be in the future.")
     if errors:
-        raise ValidationError(errors)
+        raise _nested_errors(errors)
     before = _snapshot(sensor)
     sensor.suspensions.all().delete()
     Suspension.objects.bulk_create(Suspension(sensor=sensor, starts_at=a, ends_at=b) for a, b in pairs)

@@ -149,3 +149,16 @@ def test_the_sensor_list_pages_by_cursor(register, steward_client):
     second = steward_client.get(first["next"]).json()
     assert {r["id"] for r in first["results"]}.isdisjoint({r["id"] for r in second["results"]})
     assert Sensor.objects.count() == 5
+
+
+def test_the_register_page_shows_a_removed_sensor_as_removed(client, fleet, steward_client):
+    removed = fleet["removed"]
+    life = {"installed_at": "2019-09-25", "removed_at": "2020-03-01T00:00:00Z", "suspensions": []}
+    assert steward_client.put(f"{SENSORS}{removed['id']}/service-life/", life, format="json").status_code == 200
+    page = client.get(f"/register/sensors/{removed['id']}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Removed on 2020-03-01." in html and "Installed on 2019-09-25." in html
+    listing = client.get("/register/").content.decode()
+    assert "Removed one" in listing and "Removed (2020-03-01)" in listing
+    assert client.get(f"/register/sensors/{fleet['proposed']['id']}/").status_code == 404
