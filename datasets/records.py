@@ -6,7 +6,7 @@ by its line.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 import jsonschema_rs
@@ -15,7 +15,8 @@ import orjson
 from api.moments import in_utc
 from api.parsers import csv_rows, loads
 from datasets.models import Dataset, SchemaVersion
-from sensors.models import ActivePeriod, Sensor, SensorStatus
+from sensors.models import ActivePeriod, Sensor, Suspension
+from sensors.service_life import Refusal, ServiceLife
 
 MAX_RECORDS = 10_000
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -224,7 +225,9 @@ def _parse_time(text: str) -> datetime:
 
 
 class SensorDirectory:
-    """The sensors that feed a dataset, by id and by the operator's reference (two flat queries).
+    """The sensors that feed a dataset, by id and by the operator's reference, with their service lives
+    (four flat queries). A sensor feeds its datasets whatever its status today: its records are checked
+    against its service life (sensors.service_life), so a removed sensor's history is still accepted.
 
     With `operator_ids` (a caller that pushes as an operator, not as the owner), only the sensors of
     those operators: another operator's sensor is unknown to it, exactly like one that does not exist."""
@@ -233,18 +236,25 @@ class SensorDirectory:
         feeding = Sensor.objects.filter(datasets=dataset)
         if operator_ids is not None:
             feeding = feeding.filter(operator_id__in=operator_ids)
-        feeding = feeding.values_list("pk", "reference", "operator_id", "status", "installed_at", "active_until")
+        feeding = feeding.values_list("pk", "reference", "operator_id", "status", "installed_at", "removed_at")
         self.whose = "" if operator_ids is None else " you operate"
         self.by_id = {row[0]: row for row in feeding}
         self.by_reference: dict[str, tuple | None] = {}
         for row in self.by_id.values():
             # None marks a reference that two operators use: such records must name sensor_id.
             self.by_reference[row[1]] = None if row[1] in self.by_reference else row
-        self.periods: dict[int, list[tuple]] = {}
+        self.lives = {
+            pk: ServiceLife(name=reference, status=status, installed_at=installed_at, removed_at=removed_at)
+            for pk, reference, _, status, installed_at, removed_at in self.by_id.values()
+        }
+        for sensor_id, starts_at, ends_at in Suspension.objects.filter(sensor_id__in=self.by_id).values_list(
+            "sensor_id", "starts_at", "ends_at"
+        ):
+            self.lives[sensor_id].suspensions.append((starts_at, ends_at))
         for sensor_id, starts_at, ends_at in ActivePeriod.objects.filter(sensor_id__in=self.by_id).values_list(
             "sensor_id", "starts_at", "ends_at"
         ):
-            self.periods.setdefault(sensor_id, []).append((starts_at, ends_at))
+            self.lives[sensor_id].periods.append((starts_at, ends_at))
 
     def resolve(self, record: dict):
         """Returns (sensor row, problem field, problem detail)."""
@@ -261,16 +271,11 @@ class SensorDirectory:
             return None, "sensor", f"Several operators use reference {reference!r}; name the sensor by sensor_id."
         return sensor, None, None
 
-    def active_at(self, sensor: tuple, moment: datetime) -> bool:
-        _, _, _, status, installed_at, active_until = sensor
-        if status != SensorStatus.ACTIVE:
-            return False
-        if installed_at is not None or active_until is not None:
-            day: date = moment.date()
-            if (installed_at and day < installed_at) or (active_until and day > active_until):
-                return False
-        periods = self.periods.get(sensor[0])
-        return not periods or any(starts_at <= moment < ends_at for starts_at, ends_at in periods)
+    def refusal(self, sensor: tuple, moment: datetime) -> Refusal | None:
+        """None when the sensor was in service at `moment`; else why not (a code and a sentence). Only for a
+        sensor `resolve` found: the caller may know its service life (it feeds the caller's dataset, or the
+        caller operates it)."""
+        return self.lives[sensor[0]].refusal(moment)
 
 
 # The largest count one record may carry: far beyond any crowd, and small enough that the sums of a
@@ -349,16 +354,9 @@ def prepare(
             if sensor is None:
                 problems.append(Problem(index, field_name, detail, code="unknown_sensor", line=line))
                 continue
-            if not directory.active_at(sensor, start):
-                problems.append(
-                    Problem(
-                        index,
-                        "sensor" if "sensor" in record else "sensor_id",
-                        f"Sensor {sensor[1]} was not active at {start.isoformat()}.",
-                        code="sensor_not_active",
-                        line=line,
-                    )
-                )
+            if refusal := directory.refusal(sensor, start):
+                field_name = "sensor" if "sensor" in record else "sensor_id"
+                problems.append(Problem(index, field_name, refusal.detail, code=refusal.code, line=line))
                 continue
             sensor_id = sensor[0]
             key = (sensor_id, start)

@@ -36,8 +36,12 @@ def _check_sensors(owner: Organisation, sensors, schema_version: SchemaVersion) 
     if schema_version.subject == SchemaVersion.Subject.EVENT and sensors:
         raise ValidationError({"sensors": "An event calendar is not fed by sensors."})
     for sensor in sensors:
-        if sensor.status != SensorStatus.ACTIVE:
-            raise ValidationError({"sensors": f"Sensor {sensor.pk} ({sensor.reference}) is not active."})
+        # A suspended or removed sensor may still feed a dataset: its records are checked against its
+        # service life. A proposed one has none yet.
+        if sensor.status == SensorStatus.PROPOSED:
+            raise ValidationError(
+                {"sensors": f"Sensor {sensor.pk} ({sensor.reference}) is proposed: its controller confirms it first."}
+            )
         if owner.pk not in (sensor.controller_id, sensor.operator_id):
             raise ValidationError(
                 {"sensors": f"Sensor {sensor.pk} is neither controlled nor operated by {owner.name}."}

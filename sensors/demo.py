@@ -1,6 +1,6 @@
 """Demo sensors: Melbourne's real sensor register, and a Dutch example city with areas and sensors."""
 
-from datetime import date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -171,7 +171,7 @@ def load(organisations: dict[str, Organisation]) -> None:
             longitude=lon,
             area=areas[spec["area"]],
             measures=spec["measures"],
-            installed_at=date(2025, 3, 1),
+            installed_at=datetime(2025, 3, 1, tzinfo=UTC),
             active_periods=FESTIVAL_PERIODS if spec["type_code"] == "radar" else None,
             **{**PRIVACY_FRIENDLY, **spec["extra"]},
         )

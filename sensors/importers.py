@@ -6,7 +6,7 @@ answer lists every bad row by its CSV line number.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,6 +26,7 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     errors: list[dict] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)  # {"line", "reference", "detail"}: what was assumed
 
 
 def _bool(text: str) -> bool:
@@ -49,6 +50,22 @@ def _date(text: str, formats=("%Y-%m-%d", "%Y/%m/%d")) -> date | None:
     raise ValueError(f"{text!r} is not a date (YYYY-MM-DD).")
 
 
+def _moment(text: str) -> datetime | None:
+    """A moment: ISO 8601 with a UTC offset, or a date alone (YYYY-MM-DD or YYYY/MM/DD), read as midnight UTC."""
+    text = text.strip()
+    if not text:
+        return None
+    if len(text) > 10:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a moment (YYYY-MM-DDTHH:MM:SS+HH:MM) or a date.") from None
+        if moment.tzinfo is None:
+            raise ValueError(f"{text!r} has no UTC offset (add Z or +HH:MM).")
+        return moment.astimezone(UTC)
+    return datetime.combine(_date(text), time(0), tzinfo=UTC)
+
+
 def _float(text: str) -> float | None:
     text = text.strip()
     return float(text) if text else None
@@ -68,8 +85,11 @@ def _measures(text: str) -> list[str]:
     return measures
 
 
-def map_platform(row: dict, defaults: dict) -> tuple[dict, str]:
-    """The platform's own columns (see docs/guides/municipality.md)."""
+def map_platform(row: dict, defaults: dict) -> tuple[dict, str, datetime | None]:
+    """The platform's own columns (see docs/guides/municipality.md); returns fields, status, removal moment.
+
+    `removed_at` (a moment or a date) states when a removed sensor was removed; the former `active_until`
+    (the last day in service) is still read, as a removal at midnight UTC the day after."""
     fields = {
         "reference": row["reference"].strip(),
         "name": row["name"].strip(),
@@ -84,23 +104,29 @@ def map_platform(row: dict, defaults: dict) -> tuple[dict, str]:
         "anonymisation_method": row.get("anonymisation_method", "").strip(),
         "legal_basis": row.get("legal_basis", "").strip() or defaults["legal_basis"],
         "contact_email": row.get("contact_email", "").strip() or defaults["contact_email"],
-        "installed_at": _date(row.get("installed_at", "")),
-        "active_until": _date(row.get("active_until", "")),
+        "installed_at": _moment(row.get("installed_at", "")),
         "visibility": _choice(row.get("visibility", ""), Visibility.values, Visibility.PUBLIC),
         "restriction_reason": row.get("restriction_reason", "").strip(),
     }
-    status = _choice(row.get("status", ""), [SensorStatus.ACTIVE, SensorStatus.REMOVED], SensorStatus.ACTIVE)
-    return fields, status
+    removed_at = _moment(row.get("removed_at", ""))
+    if removed_at is None and (last_day := _date(row.get("active_until", ""))) is not None:
+        removed_at = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=UTC)
+    default = SensorStatus.REMOVED if removed_at is not None else SensorStatus.ACTIVE
+    status = _choice(row.get("status", ""), [SensorStatus.ACTIVE, SensorStatus.REMOVED], default)
+    if removed_at is not None and status != SensorStatus.REMOVED:
+        raise ValueError("removed_at (or active_until) is given, but the status is not removed.")
+    return fields, status, removed_at
 
 
 MELBOURNE_STATUS = {"A": SensorStatus.ACTIVE, "R": SensorStatus.REMOVED}
 
 
-def map_melbourne(row: dict, defaults: dict) -> tuple[dict, str]:
+def map_melbourne(row: dict, defaults: dict) -> tuple[dict, str, None]:
     """City of Melbourne pedestrian counting system, sensor-locations.csv, unchanged.
 
     sensor_id -> reference; sensor_description -> name; sensor_name, the two directions and note ->
-    description; installation_date (YYYY/MM/DD) -> installed_at; status A/R -> active/removed;
+    description; installation_date (YYYY/MM/DD) -> installed_at (midnight UTC); status A/R -> active/removed
+    (the file gives no removal date: a sensor is recorded as removed when an import first sees it removed);
     latitude, longitude -> location; the `location` column repeats them and is ignored. Every sensor
     counts people passing a line in two directions (measure count_at_line).
     """
@@ -127,12 +153,11 @@ def map_melbourne(row: dict, defaults: dict) -> tuple[dict, str]:
         "anonymisation_method": "",
         "legal_basis": defaults["legal_basis"],
         "contact_email": defaults["contact_email"],
-        "installed_at": _date(row["installation_date"]),
-        "active_until": None,
+        "installed_at": _moment(row["installation_date"]),
         "visibility": Visibility.PUBLIC,
         "restriction_reason": "",
     }
-    return fields, MELBOURNE_STATUS[status_code]
+    return fields, MELBOURNE_STATUS[status_code], None
 
 
 MAPPINGS = {
@@ -184,12 +209,12 @@ def sensors_import(
                 continue  # blank trailing lines are common in exported files
             result.rows += 1
             try:
-                fields, status = map_row(row, defaults)
+                fields, status, removed_at = map_row(row, defaults)
                 fields["sensor_type"] = types.get(fields["sensor_type"]) or _unknown_type(fields["sensor_type"])
                 # The controller's own import states the status; an operator's import only proposes.
                 status = status if is_controller else SensorStatus.PROPOSED
                 with transaction.atomic():
-                    outcome = services.sensor_import_row(
+                    outcome, note = services.sensor_import_row(
                         caller=caller,
                         controller=controller,
                         operator=operator,
@@ -198,8 +223,11 @@ def sensors_import(
                         may_register=is_operator,
                         as_controller=is_controller,
                         acting_for=controller if is_controller else operator,
+                        removed_at=removed_at,
                     )
                 setattr(result, outcome, getattr(result, outcome) + 1)
+                if note:
+                    result.notes.append({"line": line, "reference": fields["reference"], "detail": note})
             except (ValueError, KeyError) as error:
                 result.errors.append({"line": line, "column": None, "detail": str(error).strip("'\"")})
             except ValidationError as error:

@@ -143,8 +143,10 @@ class Sensor(models.Model):
     anonymisation_method = models.TextField(blank=True)
     legal_basis = models.CharField(max_length=300, blank=True)
     contact_email = models.EmailField(blank=True)
-    installed_at = models.DateField(null=True, blank=True)
-    active_until = models.DateField(null=True, blank=True)
+    # The service life (sensors/service_life.py): installed at a moment (None: unknown, no lower bound),
+    # removed at a moment (None: not removed), and the suspensions in between (Suspension).
+    installed_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=SensorStatus.choices, default=SensorStatus.PROPOSED)
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
     restriction_reason = models.CharField(max_length=300, blank=True)
@@ -179,10 +181,15 @@ class Sensor(models.Model):
                 name="sensor_restriction_has_reason",
             ),
             models.CheckConstraint(
-                condition=Q(active_until__isnull=True)
+                condition=Q(removed_at__isnull=True)
                 | Q(installed_at__isnull=True)
-                | Q(active_until__gte=models.F("installed_at")),
-                name="sensor_active_until_after_installed",
+                | Q(removed_at__gt=models.F("installed_at")),
+                name="sensor_removed_after_installed",
+            ),
+            # The status says the same as the service life: removed exactly when it has a removal moment.
+            models.CheckConstraint(
+                condition=Q(status="removed", removed_at__isnull=False) | (~Q(status="removed") & Q(removed_at=None)),
+                name="sensor_removed_has_moment",
             ),
         ]
 
@@ -206,6 +213,29 @@ class ActivePeriod(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sensor}: {self.starts_at:%Y-%m-%d %H:%M} – {self.ends_at:%Y-%m-%d %H:%M}"
+
+
+class Suspension(models.Model):
+    """A time in which a sensor was out of service, from `starts_at` to `ends_at` (None: still suspended)."""
+
+    sensor = models.ForeignKey(Sensor, on_delete=models.CASCADE, related_name="suspensions")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["sensor", "starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
+                name="suspension_ends_after_start",
+            ),
+            models.UniqueConstraint(
+                fields=["sensor"], condition=Q(ends_at__isnull=True), name="suspension_one_open_per_sensor"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sensor_id} suspended from {self.starts_at:%Y-%m-%d %H:%M}"
 
 
 class SensorEvent(models.Model):

@@ -6,17 +6,24 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts.selectors import Caller
 from sensors.models import Area, Sensor, SensorStatus, Visibility
+from sensors.service_life import in_service_q
+
+# Statuses of a sensor its controller confirmed: it has a service life, and stays in the register (a
+# suspended or removed sensor is shown as such, with its history: its data may still be used).
+CONFIRMED = [SensorStatus.ACTIVE, SensorStatus.SUSPENDED, SensorStatus.REMOVED]
+# Statuses of a sensor that is out there now (the restricted summary counts these).
+DEPLOYED = [SensorStatus.ACTIVE, SensorStatus.SUSPENDED]
 
 
 def in_register_q(prefix: str = "") -> Q:
-    """What makes a sensor public: active and not restricted. Everything the platform publishes about
+    """What makes a sensor public: confirmed and not restricted. Everything the platform publishes about
     sensors (the register, the catalogue, coverage) is built from these; `in_register` is its Python form."""
-    return Q(**{f"{prefix}status": SensorStatus.ACTIVE, f"{prefix}visibility": Visibility.PUBLIC})
+    return Q(**{f"{prefix}status__in": CONFIRMED, f"{prefix}visibility": Visibility.PUBLIC})
 
 
 def in_register(sensor: Sensor) -> bool:
     """`in_register_q` for a sensor already loaded (e.g. prefetched with a page of datasets)."""
-    return sensor.status == SensorStatus.ACTIVE and sensor.visibility == Visibility.PUBLIC
+    return sensor.status in CONFIRMED and sensor.visibility == Visibility.PUBLIC
 
 
 def sensors_visible_q(caller: Caller) -> Q:
@@ -32,18 +39,19 @@ def sensor_visible_to(sensor: Sensor, caller: Caller) -> bool:
 
 
 def register_sensors() -> QuerySet[Sensor]:
-    """Sensors in the public register: active and not restricted."""
+    """Sensors in the public register: confirmed (active, suspended or removed) and not restricted."""
     return (
         Sensor.objects.filter(in_register_q())
         .select_related("sensor_type", "controller", "operator", "area")
-        .prefetch_related("active_periods")
+        .prefetch_related("active_periods", "suspensions")
     )
 
 
 def register_restricted_summary() -> list[dict]:
-    """Restricted active sensors as counts per type and area: never a location or a name."""
+    """Restricted sensors out there now (active or suspended) as counts per type and area: never a
+    location or a name."""
     rows = (
-        Sensor.objects.filter(status=SensorStatus.ACTIVE, visibility=Visibility.RESTRICTED)
+        Sensor.objects.filter(status__in=DEPLOYED, visibility=Visibility.RESTRICTED)
         .values("sensor_type__code", "sensor_type__name_en", "sensor_type__name_nl", "area_id", "area__name")
         .annotate(count=Count("id"))
         .order_by("sensor_type__code", "area__name")
@@ -62,15 +70,8 @@ def register_restricted_summary() -> list[dict]:
 
 
 def active_at(queryset: QuerySet[Sensor], moment: datetime) -> QuerySet[Sensor]:
-    """Sensors installed and not ended at `moment`, and inside an active period if they have any."""
-    day = moment.date()
-    in_service = (Q(installed_at__isnull=True) | Q(installed_at__lte=day)) & (
-        Q(active_until__isnull=True) | Q(active_until__gte=day)
-    )
-    in_period = Q(active_periods__isnull=True) | Q(
-        active_periods__starts_at__lte=moment, active_periods__ends_at__gte=moment
-    )
-    return queryset.filter(in_service, status=SensorStatus.ACTIVE).filter(in_period).distinct()
+    """Sensors in service at `moment` (sensors.service_life: the one definition, half-open)."""
+    return queryset.filter(in_service_q(moment))
 
 
 def in_bbox(queryset: QuerySet[Sensor], min_lon: float, min_lat: float, max_lon: float, max_lat: float):
@@ -99,7 +100,7 @@ def areas_for_sensors(*, caller: Caller) -> QuerySet[Area]:
     sensors the caller's organisations control or operate. Never another organisation's private area."""
     mine = caller.organisation_ids
     named = Sensor.objects.filter(
-        Q(status=SensorStatus.ACTIVE) | Q(controller_id__in=mine) | Q(operator_id__in=mine), area__isnull=False
+        Q(status__in=CONFIRMED) | Q(controller_id__in=mine) | Q(operator_id__in=mine), area__isnull=False
     ).values("area_id")
     return Area.objects.filter(Q(owner_id__in=mine) | Q(pk__in=named))
 

@@ -2,18 +2,21 @@
 
 import json
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from accounts.models import Organisation, OrganisationKind, Role
 from accounts.selectors import Caller
 from api.problems import Conflict, Forbidden, NotOffered
 from sensors.geometry import GeometryError, check_point, polygon_facts
-from sensors.models import ActivePeriod, Area, Measure, Sensor, SensorEvent, SensorStatus, Visibility
+from sensors.models import ActivePeriod, Area, Measure, Sensor, SensorEvent, SensorStatus, Suspension, Visibility
+from sensors.service_life import check_life, status_of
 
 # Roles that may register or edit sensors for their organisation, and that may decide as controller.
 REGISTERING_ROLES = {Role.ADMIN, Role.DATA_STEWARD, Role.INTEGRATOR}
@@ -36,7 +39,6 @@ SENSOR_FIELDS = [
     "legal_basis",
     "contact_email",
     "installed_at",
-    "active_until",
     "visibility",
     "restriction_reason",
 ]
@@ -58,13 +60,14 @@ class TransferNotOffered(NotOffered):
 
 def _snapshot(sensor: Sensor) -> dict:
     """The sensor's fields as JSON values, naming organisations and types as the API does."""
-    data = model_to_dict(sensor, fields=[*SENSOR_FIELDS, "status"])
+    data = model_to_dict(sensor, fields=[*SENSOR_FIELDS, "status", "removed_at"])
     data["controller"] = sensor.controller.slug
     data["operator"] = sensor.operator.slug
     data["sensor_type"] = sensor.sensor_type.code
     data["active_periods"] = [
         {"starts_at": p.starts_at, "ends_at": p.ends_at, "label": p.label} for p in sensor.active_periods.all()
     ]
+    data["suspensions"] = [{"starts_at": s.starts_at, "ends_at": s.ends_at} for s in sensor.suspensions.all()]
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
@@ -121,8 +124,16 @@ def _validate(sensor: Sensor) -> None:
         errors["measures"] = f"Unknown measures: {', '.join(map(str, unknown))}."
     if sensor.visibility == Visibility.RESTRICTED and not sensor.restriction_reason.strip():
         errors["restriction_reason"] = "A restricted sensor needs a stated reason (e.g. police modus operandi)."
-    if sensor.installed_at and sensor.active_until and sensor.active_until < sensor.installed_at:
-        errors["active_until"] = "Must not be before installed_at."
+    if sensor.pk is not None:
+        # An open suspension ends with the removal (the services close it when they save one).
+        suspensions = [
+            (a, b if b is not None or sensor.removed_at is None else sensor.removed_at)
+            for a, b in sensor.suspensions.values_list("starts_at", "ends_at")
+        ]
+        life = check_life(installed_at=sensor.installed_at, removed_at=sensor.removed_at, suspensions=suspensions)
+        if life:
+            # A new installation moment that the recorded suspensions or removal contradict.
+            errors["installed_at"] = "Lies after a suspension or the removal: " + " ".join(life.values())
     if errors:
         raise ValidationError(errors)
 
@@ -186,9 +197,8 @@ def sensor_register(
 @transaction.atomic
 def sensor_update(*, caller: Caller, sensor: Sensor, active_periods=None, **changes) -> Sensor:
     """The controller may change a sensor at any time; the operator only while it is proposed."""
+    # A removed sensor stays in the register with its history: its details can still be corrected.
     sensor = Sensor.objects.select_for_update().get(pk=sensor.pk)
-    if sensor.status == SensorStatus.REMOVED:
-        raise Conflict("A removed sensor cannot be changed.", "sensor_removed")
     is_controller = caller.has_role(DECIDING_ROLES, organisation_id=sensor.controller_id)
     is_operator = caller.has_role(REGISTERING_ROLES, organisation_id=sensor.operator_id)
     if not is_controller and not (is_operator and sensor.status == SensorStatus.PROPOSED):
@@ -217,21 +227,46 @@ def sensor_update(*, caller: Caller, sensor: Sensor, active_periods=None, **chan
     return sensor
 
 
-# Status changes the controller decides: action -> (allowed from, to).
+# How far ahead of the platform's clock a stated moment may lie (clocks differ a little).
+CLOCK_TOLERANCE = timedelta(minutes=5)
+
+# Status changes the controller decides: action -> statuses it is allowed from.
 TRANSITIONS = {
-    SensorEvent.Action.CONFIRMED: ({SensorStatus.PROPOSED}, SensorStatus.ACTIVE),
-    SensorEvent.Action.SUSPENDED: ({SensorStatus.ACTIVE}, SensorStatus.SUSPENDED),
-    SensorEvent.Action.RESUMED: ({SensorStatus.SUSPENDED}, SensorStatus.ACTIVE),
-    SensorEvent.Action.REMOVED: (
-        {SensorStatus.PROPOSED, SensorStatus.ACTIVE, SensorStatus.SUSPENDED},
-        SensorStatus.REMOVED,
-    ),
+    SensorEvent.Action.CONFIRMED: {SensorStatus.PROPOSED},
+    SensorEvent.Action.SUSPENDED: {SensorStatus.ACTIVE},
+    # Resuming a removed sensor reinstates it: the time it was removed counts as a suspension.
+    SensorEvent.Action.RESUMED: {SensorStatus.SUSPENDED, SensorStatus.REMOVED},
+    SensorEvent.Action.REMOVED: {SensorStatus.PROPOSED, SensorStatus.ACTIVE, SensorStatus.SUSPENDED},
 }
 
 
+def _last_life_moment(sensor: Sensor) -> datetime | None:
+    """The latest moment of the sensor's service life so far: a new event may not lie before it."""
+    moments = [sensor.installed_at, sensor.removed_at]
+    for starts_at, ends_at in sensor.suspensions.values_list("starts_at", "ends_at"):
+        moments += [starts_at, ends_at]
+    return max((m for m in moments if m is not None), default=None)
+
+
+def _check_moment(sensor: Sensor, at: datetime, now: datetime) -> None:
+    if at > now + CLOCK_TOLERANCE:
+        raise ValidationError({"at": "Lies in the future: say when it happened, at the latest now."})
+    last = _last_life_moment(sensor)
+    if last is not None and at <= last:
+        raise ValidationError(
+            {
+                "at": f"Must be after the sensor's last recorded service event ({last.isoformat()}); to change "
+                "earlier moments, correct the service life (PUT .../service-life/)."
+            }
+        )
+
+
 @transaction.atomic
-def sensor_transition(*, caller: Caller, sensor: Sensor, action: str, note: str = "") -> Sensor:
-    """Confirm, suspend, resume or remove: decided by the controller's data steward or admin."""
+def sensor_transition(
+    *, caller: Caller, sensor: Sensor, action: str, note: str = "", at: datetime | None = None
+) -> Sensor:
+    """Confirm, suspend, resume or remove, at `at` (default now): decided by the controller's data steward
+    or admin. A suspension, resumption or removal is recorded in the sensor's service life at that moment."""
     sensor = Sensor.objects.select_for_update().select_related("controller").get(pk=sensor.pk)
     _require_role(
         caller,
@@ -240,22 +275,98 @@ def sensor_transition(*, caller: Caller, sensor: Sensor, action: str, note: str 
         "not_the_controller",
         f"Only a data steward or admin of the controller ({sensor.controller.name}) can do this.",
     )
-    allowed_from, to = TRANSITIONS[action]
-    if sensor.status not in allowed_from:
+    if sensor.status not in TRANSITIONS[action]:
         raise Conflict(f"A {sensor.status} sensor cannot be {action}.", "wrong_status")
-    before = sensor.status
-    sensor.status = to
+    now = timezone.now()
+    moment = now if at is None else at
+    before = _snapshot(sensor)
     if action == SensorEvent.Action.CONFIRMED:
-        sensor.confirmed_at = timezone.now()
-    sensor.save(update_fields=["status", "confirmed_at", "updated_at"])
+        sensor.confirmed_at = now
+    else:
+        _check_moment(sensor, moment, now)
+    if action == SensorEvent.Action.SUSPENDED:
+        Suspension.objects.create(sensor=sensor, starts_at=moment)
+    elif action == SensorEvent.Action.RESUMED and sensor.removed_at is not None:
+        Suspension.objects.create(sensor=sensor, starts_at=sensor.removed_at, ends_at=moment)
+        sensor.removed_at = None
+    elif action == SensorEvent.Action.RESUMED:
+        sensor.suspensions.filter(ends_at__isnull=True).update(ends_at=moment)
+    elif action == SensorEvent.Action.REMOVED:
+        sensor.suspensions.filter(ends_at__isnull=True).update(ends_at=moment)
+        sensor.removed_at = moment
+    suspensions = list(sensor.suspensions.values_list("starts_at", "ends_at"))
+    sensor.status = status_of(
+        confirmed=sensor.status != SensorStatus.PROPOSED or action == SensorEvent.Action.CONFIRMED,
+        removed_at=sensor.removed_at,
+        suspensions=suspensions,
+    )
+    if action == SensorEvent.Action.REMOVED and sensor.confirmed_at is None:
+        sensor.status = SensorStatus.REMOVED  # a proposal withdrawn: removed, never in service
+    sensor.save(update_fields=["status", "confirmed_at", "removed_at", "updated_at"])
     _record(
         sensor,
         action,
         caller,
         acting_for=sensor.controller,
-        changes={"status": [before, to]},
+        changes=_diff(before, _snapshot(sensor)),
         note=note[:300],
     )
+    return sensor
+
+
+def _nested_errors(errors: dict[str, str]) -> DRFValidationError:
+    """`{"suspensions/1/ends_at": ...}` as the nested detail whose pointer is /suspensions/1/ends_at."""
+    nested: dict = {}
+    for path, message in errors.items():
+        *parents, last = path.split("/")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = [message]
+    return DRFValidationError(nested)
+
+
+@transaction.atomic
+def sensor_service_life_set(
+    *,
+    caller: Caller,
+    sensor: Sensor,
+    installed_at: datetime | None,
+    removed_at: datetime | None,
+    suspensions: list[dict],
+    note: str = "",
+) -> Sensor:
+    """The controller corrects a sensor's whole service life (an earlier installation, a forgotten
+    suspension, the real removal date); the change is recorded in its history."""
+    sensor = (
+        Sensor.objects.select_for_update().select_related("controller", "operator", "sensor_type").get(pk=sensor.pk)
+    )
+    _require_role(
+        caller,
+        DECIDING_ROLES,
+        sensor.controller,
+        "not_the_controller",
+        f"Only a data steward or admin of the controller ({sensor.controller.name}) can correct its service life.",
+    )
+    if sensor.status == SensorStatus.PROPOSED:
+        raise Conflict("A proposed sensor has no service life yet: confirm it first.", "wrong_status")
+    now = timezone.now()
+    pairs = [(s["starts_at"], s.get("ends_at")) for s in suspensions]
+    errors = check_life(installed_at=installed_at, removed_at=removed_at, suspensions=pairs)
+    latest = max([m for pair in pairs for m in pair if m] + [m for m in (installed_at, removed_at) if m], default=now)
+    if latest > now + CLOCK_TOLERANCE:
+        errors.setdefault("service_life", "A service life lies in the past: no moment may be in the future.")
+    if errors:
+        raise _nested_errors(errors)
+    before = _snapshot(sensor)
+    sensor.suspensions.all().delete()
+    Suspension.objects.bulk_create(Suspension(sensor=sensor, starts_at=a, ends_at=b) for a, b in pairs)
+    sensor.installed_at, sensor.removed_at = installed_at, removed_at
+    sensor.status = status_of(confirmed=True, removed_at=removed_at, suspensions=pairs)
+    _save(sensor)
+    diff = _diff(before, _snapshot(sensor))
+    if diff:
+        _record(sensor, SensorEvent.Action.UPDATED, caller, acting_for=sensor.controller, changes=diff, note=note)
     return sensor
 
 
@@ -270,9 +381,14 @@ def sensor_import_row(
     may_register: bool = True,
     as_controller: bool = True,
     acting_for: Organisation | None = None,
-) -> str:
-    """Create or update one sensor of an import (by operator and reference); returns created/updated/unchanged.
+    removed_at: datetime | None = None,
+) -> tuple[str, str]:
+    """Create or update one sensor of an import (by operator and reference); returns the outcome
+    (created/updated/unchanged) and a note for the import's answer ("" when there is nothing to say).
 
+    `status` is active or removed (`removed_at`: when; None: the file does not say, so a sensor removed by
+    this import is recorded as removed now, and the note says so). An unchanged row writes nothing: no
+    history, no new `updated_at`.
     `acting_for`: the organisation the caller imports for (its history names it; default the controller).
     `may_register`: the caller acts for the operator. A controller importing for another operator only
     updates the sensors it controls: the operator's other references are not its to see (whether one is
@@ -289,10 +405,18 @@ def sensor_import_row(
             {"reference": f"You control no sensor of {operator.name} with this reference; its operator registers it."}
         )
     acting_for = acting_for or controller
+    now = timezone.now()
+    note = ""
+    stated = removed_at is not None
+    if status == SensorStatus.REMOVED and removed_at is None:
+        removed_at = now
+        note = "removed; the file gives no removal date, so it is recorded as removed at the time of this import"
     if existing is None:
         sensor = Sensor(controller=controller, operator=operator, status=status, **fields)
-        if status == SensorStatus.ACTIVE:
-            sensor.confirmed_at = timezone.now()
+        if status != SensorStatus.PROPOSED:
+            sensor.confirmed_at = now
+        if status == SensorStatus.REMOVED:
+            sensor.removed_at = removed_at
         _validate(sensor)
         _save(sensor)
         _set_periods(sensor, periods or [])
@@ -303,7 +427,7 @@ def sensor_import_row(
             acting_for=acting_for,
             changes=_diff({}, _snapshot(sensor)),
         )
-        return "created"
+        return "created", note
     if existing.controller_id != controller.pk:
         raise ValidationError(
             {"reference": "This operator's sensor with that reference belongs to another controller."}
@@ -315,14 +439,37 @@ def sensor_import_row(
     before = _snapshot(existing)
     for name, value in fields.items():
         setattr(existing, name, value)
-    existing.status = status if as_controller else existing.status
+    reinstated_from = None
+    if as_controller:
+        if status == SensorStatus.REMOVED:
+            if existing.removed_at is None or stated:
+                existing.removed_at = removed_at
+            else:
+                note = ""  # already removed: its recorded removal moment stands
+            existing.status = SensorStatus.REMOVED
+        elif existing.status == SensorStatus.REMOVED:
+            # The file lists it as in service again: reinstated now, the time it was removed a suspension.
+            reinstated_from, existing.removed_at = existing.removed_at, None
+            existing.status = SensorStatus.ACTIVE
+        elif existing.status == SensorStatus.PROPOSED:
+            existing.status = status
+        if existing.status != SensorStatus.PROPOSED and existing.confirmed_at is None:
+            existing.confirmed_at = now
     _validate(existing)
-    _save(existing)
-    diff = _diff(before, _snapshot(existing))
+    after = _snapshot(existing)
+    if reinstated_from is not None:
+        after["suspensions"] = [*after["suspensions"], {"starts_at": reinstated_from, "ends_at": now}]
+        after = json.loads(json.dumps(after, cls=DjangoJSONEncoder))
+    diff = _diff(before, after)
     if not diff:
-        return "unchanged"
+        return "unchanged", ""
+    if existing.status == SensorStatus.REMOVED:
+        existing.suspensions.filter(ends_at__isnull=True).update(ends_at=existing.removed_at)
+    if reinstated_from is not None:
+        Suspension.objects.create(sensor=existing, starts_at=reinstated_from, ends_at=now)
+    _save(existing)
     _record(existing, SensorEvent.Action.IMPORTED, caller, acting_for=acting_for, changes=diff)
-    return "updated"
+    return "updated", note
 
 
 def area_facts(geometry) -> dict:

@@ -1,6 +1,7 @@
 """Serializers for sensor types, sensors, their history, areas and the public register."""
 
 from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -8,11 +9,12 @@ from rest_framework import serializers
 from accounts.models import Organisation
 from accounts.selectors import organisation_list
 from api.fields import ScopedPrimaryKeyRelatedField, ScopedSlugRelatedField
+from api.moments import in_utc
 from api.serializers import WholeValueMixin
 from purposes import selectors as purposes_selectors
 from sensors import selectors
 from sensors.geometry import MAX_POLYGON_POSITIONS
-from sensors.models import ActivePeriod, Area, Measure, Sensor, SensorEvent, SensorType
+from sensors.models import ActivePeriod, Area, Measure, Sensor, SensorEvent, SensorType, Suspension
 from sensors.services import FIXED_FIELDS, TransferNotOffered
 
 
@@ -96,7 +98,57 @@ class ActivePeriodSerializer(WholeValueMixin, serializers.ModelSerializer):
         return attrs
 
 
-class SensorSerializer(serializers.ModelSerializer):
+class MomentOrDateField(serializers.DateTimeField):
+    """A moment (ISO 8601 with a UTC offset), or a date alone, read as midnight UTC (the former date fields)."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and len(value.strip()) == 10:
+            try:
+                day = date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+            else:
+                return datetime.combine(day, time(0), tzinfo=UTC)
+        moment = super().to_internal_value(value)
+        try:
+            return in_utc(moment)
+        except ValueError as error:
+            raise serializers.ValidationError(f"Not a moment: {error}.") from None
+
+
+class SuspensionSerializer(WholeValueMixin, serializers.ModelSerializer):
+    """A time out of service, from `starts_at` to `ends_at` (null: still suspended)."""
+
+    starts_at = MomentOrDateField()
+    ends_at = MomentOrDateField(required=False, allow_null=True, default=None)
+
+    class Meta:
+        model = Suspension
+        fields = ["starts_at", "ends_at"]
+
+
+class ServiceLifeFieldsMixin(serializers.Serializer):
+    """A sensor's service life, shown with it (sensors/service_life.py)."""
+
+    installed_at = MomentOrDateField(
+        required=False,
+        allow_null=True,
+        help_text="When it was installed (a moment, or a date read as midnight UTC); null: unknown, so it bounds "
+        "nothing. Its data is accepted from then on, while it is in service.",
+    )
+    removed_at = serializers.DateTimeField(
+        read_only=True, help_text="When it was removed (POST .../remove/); data from then on is refused."
+    )
+    suspensions = SuspensionSerializer(many=True, read_only=True, help_text="Times it was out of service.")
+    active_until = serializers.SerializerMethodField(
+        help_text="Deprecated: the last day it was in service (the day before `removed_at`), or null."
+    )
+
+    def get_active_until(self, sensor) -> date | None:
+        return None if sensor.removed_at is None else (sensor.removed_at - timedelta(microseconds=1)).date()
+
+
+class SensorSerializer(ServiceLifeFieldsMixin, serializers.ModelSerializer):
     sensor_type = ScopedSlugRelatedField(
         slug_field="code", model=SensorType, public="the sensor taxonomy is public (/api/v1/sensor-types/)"
     )
@@ -129,6 +181,17 @@ class SensorSerializer(serializers.ModelSerializer):
     )
     active_periods = ActivePeriodSerializer(many=True, required=False)
 
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping) and data.get("active_until") is not None:
+            # Once a writable date; silently ignoring it would lose the caller's intent.
+            raise serializers.ValidationError(
+                {
+                    "active_until": "No longer written: record the removal with POST /api/v1/sensors/{id}/remove/ "
+                    "and its moment in `at`."
+                }
+            )
+        return super().to_internal_value(data)
+
     class Meta:
         model = Sensor
         fields = [
@@ -151,6 +214,8 @@ class SensorSerializer(serializers.ModelSerializer):
             "legal_basis",
             "contact_email",
             "installed_at",
+            "removed_at",
+            "suspensions",
             "active_until",
             "active_periods",
             "status",
@@ -164,6 +229,7 @@ class SensorSerializer(serializers.ModelSerializer):
             "id",
             "latitude",
             "longitude",
+            "removed_at",
             "status",
             "confirmed_at",
             "created_at",
@@ -198,6 +264,22 @@ class SensorTransitionSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
 
+class SensorServiceEventSerializer(SensorTransitionSerializer):
+    at = MomentOrDateField(
+        required=False,
+        help_text="When it happened (default now): not in the future, not before the sensor's last service event.",
+    )
+
+
+class ServiceLifeSerializer(serializers.Serializer):
+    """A sensor's whole service life, as its controller corrects it (PUT replaces it)."""
+
+    installed_at = MomentOrDateField(allow_null=True, help_text="null: unknown (bounds nothing)")
+    removed_at = MomentOrDateField(allow_null=True, required=False, default=None, help_text="null: not removed")
+    suspensions = SuspensionSerializer(many=True, required=False, default=list)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+
 class SensorEventSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
     actor_organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
@@ -214,11 +296,18 @@ class SensorEventSerializer(serializers.ModelSerializer):
         return "system"
 
 
+class ImportNoteSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    reference = serializers.CharField()
+    detail = serializers.CharField()
+
+
 class ImportResultSerializer(serializers.Serializer):
     rows = serializers.IntegerField()
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
     unchanged = serializers.IntegerField()
+    notes = ImportNoteSerializer(many=True, help_text="What the import assumed, by line (e.g. a removal date).")
 
 
 class ThresholdLevelsSerializer(WholeValueMixin, serializers.Serializer):
@@ -319,7 +408,7 @@ class PublicSensorListSerializer(serializers.ListSerializer):
         return super().to_representation(sensors)
 
 
-class PublicSensorSerializer(serializers.ModelSerializer):
+class PublicSensorSerializer(ServiceLifeFieldsMixin, serializers.ModelSerializer):
     """What the public register says of a sensor: what, where, who, why, personal data, retention."""
 
     sensor_type = SensorTypeSerializer()
@@ -353,9 +442,12 @@ class PublicSensorSerializer(serializers.ModelSerializer):
             "contact_email",
             "status",
             "installed_at",
+            "removed_at",
+            "suspensions",
             "active_until",
             "active_periods",
         ]
+        read_only_fields = fields
         list_serializer_class = PublicSensorListSerializer
 
     def get_purposes(self, sensor) -> list[dict]:

@@ -28,9 +28,11 @@ from sensors.api.serializers import (
     RestrictedSummarySerializer,
     SensorEventSerializer,
     SensorSerializer,
+    SensorServiceEventSerializer,
     SensorTransitionSerializer,
     SensorTypeSerializer,
     SensorUpdateSerializer,
+    ServiceLifeSerializer,
 )
 from sensors.filtersets import AreaFilterSet, SensorFilterSet, SensorTypeFilterSet
 from sensors.models import Area, Sensor, SensorEvent, SensorType
@@ -101,7 +103,9 @@ class SensorViewSet(
     action_roles = {"read": ANY_MEMBER, "write": WRITING_ROLES}
 
     def safely_get_queryset(self, queryset):
-        return queryset.select_related("sensor_type", "controller", "operator").prefetch_related("active_periods")
+        return queryset.select_related("sensor_type", "controller", "operator").prefetch_related(
+            "active_periods", "suspensions"
+        )
 
     def get_serializer_class(self):
         if self.action in ("update", "partial_update"):
@@ -122,14 +126,11 @@ class SensorViewSet(
             caller=caller_of(self.request), sensor=serializer.instance, **serializer.validated_data
         )
 
-    def _transition(self, request, action_name):
-        serializer = SensorTransitionSerializer(data=request.data)
+    def _transition(self, request, action_name, serializer_class=SensorServiceEventSerializer):
+        serializer = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         sensor = services.sensor_transition(
-            caller=caller_of(request),
-            sensor=self.get_object(),
-            action=action_name,
-            note=serializer.validated_data.get("note", ""),
+            caller=caller_of(request), sensor=self.get_object(), action=action_name, **serializer.validated_data
         )
         return Response(SensorSerializer(sensor).data)
 
@@ -139,22 +140,44 @@ class SensorViewSet(
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
-        return self._transition(request, SensorEvent.Action.CONFIRMED)
+        return self._transition(request, SensorEvent.Action.CONFIRMED, SensorTransitionSerializer)
 
-    @extend_schema(summary="Suspend an active sensor (the controller)", request=SensorTransitionSerializer)
+    @extend_schema(
+        summary="Suspend an active sensor, now or at `at` (the controller)", request=SensorServiceEventSerializer
+    )
     @action(detail=True, methods=["post"])
     def suspend(self, request, pk=None):
         return self._transition(request, SensorEvent.Action.SUSPENDED)
 
-    @extend_schema(summary="Resume a suspended sensor (the controller)", request=SensorTransitionSerializer)
+    @extend_schema(
+        summary="Resume a suspended sensor, or reinstate a removed one, now or at `at` (the controller)",
+        request=SensorServiceEventSerializer,
+    )
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         return self._transition(request, SensorEvent.Action.RESUMED)
 
-    @extend_schema(summary="Remove a sensor for good (the controller)", request=SensorTransitionSerializer)
+    @extend_schema(
+        summary="Record a sensor's removal, now or at `at` (the controller); it stays in the register as removed",
+        request=SensorServiceEventSerializer,
+    )
     @action(detail=True, methods=["post"])
     def remove(self, request, pk=None):
         return self._transition(request, SensorEvent.Action.REMOVED)
+
+    @extend_schema(
+        summary="Correct a sensor's whole service life: installation, suspensions, removal (the controller)",
+        request=ServiceLifeSerializer,
+        responses=SensorSerializer,
+    )
+    @action(detail=True, methods=["put"], url_path="service-life")
+    def service_life(self, request, pk=None):
+        serializer = ServiceLifeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        sensor = services.sensor_service_life_set(
+            caller=caller_of(request), sensor=self.get_object(), **serializer.validated_data
+        )
+        return Response(SensorSerializer(sensor).data)
 
     @extend_schema(summary="A sensor's history: who changed what, when", responses=SensorEventSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, renderer_classes=[JSONRenderer])

@@ -1,6 +1,6 @@
 """Fixtures for datasets: a city with active sensors, a vendor operating one, and datasets."""
 
-from datetime import date
+from datetime import UTC, datetime
 
 import pytest
 
@@ -23,7 +23,7 @@ def make_sensor(controller, operator, reference, **extra):
         longitude=5.0,
         personal_data_at_edge=False,
         status=extra.pop("status", SensorStatus.ACTIVE),
-        installed_at=extra.pop("installed_at", date(2020, 1, 1)),
+        installed_at=extra.pop("installed_at", datetime(2020, 1, 1, tzinfo=UTC)),
         **extra,
     )
 

@@ -1,13 +1,15 @@
 """Bulk ingest: three formats, strict checks that store nothing on error, idempotency and corrections
 that keep the rollup exact, partial mode, batches, limits."""
 
+from datetime import UTC, datetime
+
 import orjson
 import pytest
 from django.db.models import Sum
 
 from accounts.models import Role
 from datasets.models import IdempotencyKey, IngestBatch, Record, RecordRollup
-from sensors.models import SensorStatus
+from sensors.models import SensorStatus, Suspension
 from tests.datasets.conftest import RECORDS, count_record, make_dataset, make_sensor
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +111,7 @@ def test_resending_changes_nothing_and_a_correction_replaces_exactly(owner_clien
         (
             {"observed_from": "2019-01-01T00:00:00Z", "observed_to": "2019-01-01T00:05:00Z"},
             "/records/1/sensor",
-            "sensor_not_active",
+            "sensor_not_installed",
         ),
         ({"observed_from": "not a time"}, "/records/1/observed_from", "schema"),
         ({"observed_from": "2026-01-05T10:00:00Z"}, "/records/1", "duplicate"),
@@ -139,10 +141,13 @@ def test_a_sensor_that_does_not_feed_the_dataset_is_refused(owner_client, datase
 
 
 def test_a_suspended_sensor_is_refused(owner_client, dataset, gates):
+    Suspension.objects.create(sensor=gates[0], starts_at=datetime(2026, 1, 1, tzinfo=UTC))
     gates[0].status = SensorStatus.SUSPENDED
     gates[0].save()
     response = post_json(owner_client, dataset, [count_record("gate-1")])
-    assert response.json()["errors"][0]["code"] == "sensor_not_active"
+    error = response.json()["errors"][0]
+    assert error["code"] == "sensor_suspended"
+    assert error["detail"] == "Sensor gate-1 was suspended from 2026-01-01 and is still suspended."
     assert nothing_stored()
 
 

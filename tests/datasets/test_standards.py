@@ -39,7 +39,7 @@ def test_the_repo_copies_are_the_shared_files():
 @pytest.mark.django_db
 @pytest.mark.smoke
 def test_fiware_payloads_import_unchanged(city, key_client):
-    sensor = make_sensor(city, city, FIWARE_ID, installed_at=datetime(2018, 1, 1).date())
+    sensor = make_sensor(city, city, FIWARE_ID, installed_at=datetime(2018, 1, 1, tzinfo=UTC))
     flows = make_dataset(city, code="crowd-flow", sensors=[sensor])
     client = key_client(city, Role.INTEGRATOR)
     url = f"/api/v1/datasets/{flows.pk}/records/fiware/"

@@ -79,11 +79,19 @@ def test_the_operator_of_the_camera_sees_it_too(open_dataset, police_camera, ven
     assert police_camera.pk in body["sensors"]
 
 
-def test_a_suspended_or_proposed_sensor_is_not_public_either(open_dataset, public_sensor, police_camera):
-    public_sensor.status = SensorStatus.SUSPENDED
+def test_a_proposed_sensor_is_not_public_either(open_dataset, public_sensor, police_camera):
+    public_sensor.status = SensorStatus.PROPOSED
     public_sensor.save()
     body = APIClient().get(f"/api/v1/public/datasets/{open_dataset.pk}/").json()
     assert (body["sensors"], body["spatial_coverage"]) == ([], None)
+
+
+def test_a_suspended_public_sensor_stays_in_the_register(open_dataset, public_sensor, police_camera):
+    # The register shows a confirmed sensor whatever its status today (docs/adr/0006): suspended, or removed.
+    public_sensor.status = SensorStatus.SUSPENDED
+    public_sensor.save()
+    body = APIClient().get(f"/api/v1/public/datasets/{open_dataset.pk}/").json()
+    assert body["sensors"] == [public_sensor.pk]
 
 
 def test_filtering_by_a_restricted_sensor_finds_nothing_outside(

@@ -1,6 +1,7 @@
 """Bulk import of sensors from CSV: the real Melbourne file unchanged, atomic on bad rows."""
 
 import csv
+from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
 
@@ -47,11 +48,21 @@ def test_the_melbourne_file_imports_unchanged(melbourne_client, melbourne):
     expected = list(csv.DictReader(StringIO(text)))
     response = post_csv(melbourne_client, text)
     assert response.status_code == 201, response.content
-    assert response.json() == {"rows": 77, "created": 77, "updated": 0, "unchanged": 0}
+    answer = response.json()
+    assert {k: answer[k] for k in ("rows", "created", "updated", "unchanged")} == {
+        "rows": 77,
+        "created": 77,
+        "updated": 0,
+        "unchanged": 0,
+    }
     assert Sensor.objects.filter(controller=melbourne).count() == len(expected) == 77
     removed = {row["sensor_id"] for row in expected if row["status"] == "R"}
     assert removed
     assert set(Sensor.objects.filter(status="removed").values_list("reference", flat=True)) == removed
+    # The file has no removal date: each removed sensor is removed at the import, and the answer says so.
+    assert {note["reference"] for note in answer["notes"]} == removed
+    assert all("no removal date" in note["detail"] for note in answer["notes"])
+    assert not Sensor.objects.filter(status="removed", removed_at__isnull=True).exists()
     assert Sensor.objects.filter(status="active").count() == 77 - len(removed)
     for row in expected:
         sensor = Sensor.objects.get(operator=melbourne, reference=row["sensor_id"])
@@ -62,9 +73,15 @@ def test_the_melbourne_file_imports_unchanged(melbourne_client, melbourne):
         assert row["sensor_name"] in sensor.description
     assert SensorEvent.objects.filter(action="imported").count() == 77
 
+    before = dict(Sensor.objects.values_list("pk", "updated_at"))
+    removals = dict(Sensor.objects.values_list("pk", "removed_at"))
     again = post_csv(melbourne_client, text)
     assert again.status_code == 200
-    assert again.json() == {"rows": 77, "created": 0, "updated": 0, "unchanged": 77}
+    assert again.json() == {"rows": 77, "created": 0, "updated": 0, "unchanged": 77, "notes": []}
+    # Unchanged means untouched: no new `updated_at`, no history, the first removal moment kept.
+    assert dict(Sensor.objects.values_list("pk", "updated_at")) == before
+    assert dict(Sensor.objects.values_list("pk", "removed_at")) == removals
+    assert SensorEvent.objects.count() == 77
 
 
 def test_a_bad_row_stores_nothing_and_every_bad_line_is_named(melbourne_client):
@@ -116,6 +133,16 @@ def test_the_management_command_imports_the_same(melbourne, tmp_path):
         "--sensor-type", "counting-camera", stdout=out,
     )  # fmt: skip
     assert "77 rows: 77 created" in out.getvalue()
+    assert "no removal date, so it is recorded as removed at the time of this import" in out.getvalue()
+    stamps = dict(Sensor.objects.values_list("pk", "updated_at"))
+    again = StringIO()
+    call_command(
+        "import_sensors", str(REPO_COPY), "--mapping", "melbourne", "--controller", melbourne.slug,
+        "--sensor-type", "counting-camera", stdout=again,
+    )  # fmt: skip
+    assert "77 rows: 0 created, 0 updated, 77 unchanged." in again.getvalue()
+    assert dict(Sensor.objects.values_list("pk", "updated_at")) == stamps
+    assert SensorEvent.objects.count() == 77
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "sensor_id,sensor_description,sensor_name,installation_date,status,latitude,longitude\n1,x,y,2020/01/01,Q,1,1\n"
@@ -125,3 +152,33 @@ def test_the_management_command_imports_the_same(melbourne, tmp_path):
             "import_sensors", str(bad), "--mapping", "melbourne", "--controller", melbourne.slug,
             "--sensor-type", "counting-camera", stdout=StringIO(),
         )  # fmt: skip
+
+
+PLATFORM_FILE = (
+    "reference,name,latitude,longitude,installed_at,status,removed_at,active_until\n"
+    "p1,Gate 1,52.0,5.0,2019-09-25,active,,\n"
+    "p2,Gate 2,52.0,5.0,2019-09-25T08:30:00+02:00,removed,2020-03-01T12:00:00Z,\n"
+    "p3,Gate 3,52.0,5.0,2018-01-01,,,2019-12-31\n"
+)
+
+
+def test_the_platform_mapping_states_a_service_life_and_an_unchanged_import_touches_nothing(melbourne_client):
+    response = post_csv(melbourne_client, PLATFORM_FILE, mapping="platform")
+    assert response.status_code == 201, response.content
+    assert response.json()["notes"] == []
+    life = {s.reference: (s.status, s.installed_at, s.removed_at) for s in Sensor.objects.all()}
+    assert life == {
+        "p1": ("active", datetime(2019, 9, 25, tzinfo=UTC), None),
+        "p2": ("removed", datetime(2019, 9, 25, 6, 30, tzinfo=UTC), datetime(2020, 3, 1, 12, tzinfo=UTC)),
+        # The former `active_until` (last day in service): removed at the start of the next day.
+        "p3": ("removed", datetime(2018, 1, 1, tzinfo=UTC), datetime(2020, 1, 1, tzinfo=UTC)),
+    }
+    stamps = dict(Sensor.objects.values_list("pk", "updated_at"))
+    again = post_csv(melbourne_client, PLATFORM_FILE, mapping="platform")
+    assert again.status_code == 200
+    assert (again.json()["unchanged"], again.json()["updated"]) == (3, 0)
+    assert dict(Sensor.objects.values_list("pk", "updated_at")) == stamps
+    assert SensorEvent.objects.count() == 3
+    changed = post_csv(melbourne_client, PLATFORM_FILE.replace("Gate 1", "Gate one"), mapping="platform")
+    assert (changed.json()["unchanged"], changed.json()["updated"]) == (2, 1)
+    assert SensorEvent.objects.filter(action="imported", changes__has_key="name").count() == 4

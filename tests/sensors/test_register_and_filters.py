@@ -38,18 +38,21 @@ def fleet(register, steward_client, area):
 
 
 @pytest.mark.smoke
-def test_the_register_shows_only_active_public_sensors_without_login(api_client, fleet, city, vendor):
+def test_the_register_shows_confirmed_public_sensors_without_login(api_client, fleet, city, vendor):
     response = api_client.get(PUBLIC)
     assert response.status_code == 200
     rows = response.json()["results"]
-    assert [row["name"] for row in rows] == ["Public one"]
+    # A removed sensor stays in the register, as removed, with its service life.
+    assert [(row["name"], row["status"]) for row in rows] == [("Public one", "active"), ("Removed one", "removed")]
+    assert rows[1]["removed_at"] is not None and rows[0]["removed_at"] is None
+    assert rows[1]["installed_at"] == "2025-01-01T00:00:00Z"
     row = rows[0]
     assert row["controller"] == {"slug": city.slug, "name": city.name}
     assert row["operator"]["slug"] == vendor.slug
     assert row["sensor_type"]["explanation_nl"]
     assert row["personal_data_at_edge"] is True
     assert row["purposes"] == []
-    for hidden in ("restricted", "proposed", "removed"):
+    for hidden in ("restricted", "proposed"):
         assert api_client.get(f"{PUBLIC}{fleet[hidden]['id']}/").status_code == 404
 
 
@@ -78,8 +81,8 @@ def test_the_register_as_geojson(api_client, fleet):
         assert response["Content-Type"] == "application/geo+json"
         body = response.json()
         assert body["type"] == "FeatureCollection"
-        assert [f["geometry"] for f in body["features"]] == [{"type": "Point", "coordinates": [5.0005, 52.0005]}]
-        assert body["features"][0]["properties"]["name"] == "Public one"
+        assert [f["geometry"] for f in body["features"]] == [{"type": "Point", "coordinates": [5.0005, 52.0005]}] * 2
+        assert [f["properties"]["status"] for f in body["features"]] == ["active", "removed"]
 
 
 def test_the_sensor_list_as_csv(steward_client, fleet):
@@ -119,14 +122,23 @@ def test_active_at_honours_installation_and_event_periods(register, steward_clie
     always = register(reference="always", installed_at="2025-01-01")
     festival = register(
         reference="festival",
+        installed_at=None,
         active_periods=[{"starts_at": "2026-06-26T10:00:00Z", "ends_at": "2026-06-28T22:00:00Z", "label": "Festival"}],
     )
-    ended = register(reference="ended", installed_at="2024-01-01", active_until="2025-12-31")
+    ended = register(reference="ended", installed_at="2024-01-01")
     for sensor in (always, festival, ended):
         steward_client.post(f"{SENSORS}{sensor['id']}/confirm/")
+    assert steward_client.post(f"{SENSORS}{ended['id']}/remove/", {"at": "2026-01-01"}).status_code == 200
     assert ids(steward_client.get(SENSORS, {"active_at": "2026-06-27T12:00:00Z"})) == {always["id"], festival["id"]}
     assert ids(steward_client.get(SENSORS, {"active_at": "2026-07-01T12:00:00Z"})) == {always["id"]}
     assert ids(steward_client.get(SENSORS, {"active_at": "2025-06-01T12:00:00Z"})) == {always["id"], ended["id"]}
+    # Half-open: in service up to, not at, the removal and the end of an active period; from the installation.
+    assert ids(steward_client.get(SENSORS, {"active_at": "2025-12-31T23:59:59Z"})) == {always["id"], ended["id"]}
+    assert ids(steward_client.get(SENSORS, {"active_at": "2026-01-01T00:00:00Z"})) == {always["id"]}
+    assert ids(steward_client.get(SENSORS, {"active_at": "2026-06-28T21:59:59Z"})) == {always["id"], festival["id"]}
+    assert ids(steward_client.get(SENSORS, {"active_at": "2026-06-28T22:00:00Z"})) == {always["id"]}
+    assert ids(steward_client.get(SENSORS, {"active_at": "2025-01-01T00:00:00Z"})) == {always["id"], ended["id"]}
+    assert ids(steward_client.get(SENSORS, {"active_at": "2024-12-31T23:59:59Z"})) == {ended["id"]}
 
 
 def test_the_sensor_list_pages_by_cursor(register, steward_client):
@@ -137,3 +149,16 @@ def test_the_sensor_list_pages_by_cursor(register, steward_client):
     second = steward_client.get(first["next"]).json()
     assert {r["id"] for r in first["results"]}.isdisjoint({r["id"] for r in second["results"]})
     assert Sensor.objects.count() == 5
+
+
+def test_the_register_page_shows_a_removed_sensor_as_removed(client, fleet, steward_client):
+    removed = fleet["removed"]
+    life = {"installed_at": "2019-09-25", "removed_at": "2020-03-01T00:00:00Z", "suspensions": []}
+    assert steward_client.put(f"{SENSORS}{removed['id']}/service-life/", life, format="json").status_code == 200
+    page = client.get(f"/register/sensors/{removed['id']}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Removed on 2020-03-01." in html and "Installed on 2019-09-25." in html
+    listing = client.get("/register/").content.decode()
+    assert "Removed one" in listing and "Removed (2020-03-01)" in listing
+    assert client.get(f"/register/sensors/{fleet['proposed']['id']}/").status_code == 404

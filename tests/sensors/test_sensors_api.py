@@ -80,7 +80,7 @@ def test_the_operator_edits_only_while_proposed_and_the_controller_always(regist
     ]
 
 
-def test_suspend_resume_remove_and_nothing_after_removal(register, steward_client):
+def test_suspend_resume_remove_and_a_removed_sensor_stays_editable(register, steward_client):
     sensor = register()
     url = f"{SENSORS}{sensor['id']}/"
     assert steward_client.post(f"{url}suspend/").status_code == 409  # proposed cannot be suspended
@@ -96,9 +96,12 @@ def test_suspend_resume_remove_and_nothing_after_removal(register, steward_clien
     response = steward_client.post(f"{url}remove/")
     assert response.status_code == 409
     assert response.json()["code"] == "wrong_status"
-    response = steward_client.patch(url, {"name": "zombie"})
-    assert response.status_code == 409
-    assert response.json()["code"] == "sensor_removed"
+    # Its metadata can still be corrected; it stays removed, with its history.
+    response = steward_client.patch(url, {"name": "Plein, north side (old)"})
+    assert response.status_code == 200, response.content
+    assert (response.json()["name"], response.json()["status"]) == ("Plein, north side (old)", "removed")
+    actions = [e["action"] for e in steward_client.get(f"{url}history/").json()]
+    assert actions == ["registered", "confirmed", "suspended", "resumed", "removed", "updated"]
 
 
 def test_an_analyst_of_the_controller_cannot_confirm(register, city, key_client):

@@ -51,3 +51,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{result.rows} rows: {result.created} created, {result.updated} updated, {result.unchanged} unchanged."
         )
+        for note in result.notes:
+            self.stdout.write(f"  line {note['line']} ({note['reference']}): {note['detail']}.")
