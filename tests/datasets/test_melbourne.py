@@ -7,7 +7,7 @@ import csv
 import itertools
 import random
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -49,7 +49,7 @@ def setup_city():
     city = OrganisationFactory(kind=OrganisationKind.MUNICIPALITY, slug="city-of-melbourne", name="City of Melbourne")
     sensors = {}
     for reference, name in [*FEEDING.items(), NOT_FEEDING]:
-        sensor = make_sensor(city, city, reference, installed_at=date(2009, 3, 1))
+        sensor = make_sensor(city, city, reference, installed_at=datetime(2009, 3, 1, tzinfo=UTC))
         sensor.name = name
         sensor.save(update_fields=["name"])
         sensors[reference] = sensor

@@ -94,7 +94,8 @@ def test_melbourne_hourly_counts_arrive_through_the_api_with_exact_sums(live_ser
     counts = make_dataset(
         melbourne_city,
         code="hourly-pedestrian-count",
-        sensors=list(Sensor.objects.filter(controller=melbourne_city, status="active")),
+        # Removed sensors keep feeding the dataset: their counts from their service life are accepted.
+        sensors=list(Sensor.objects.filter(controller=melbourne_city)),
     )
     _, key = api_key_for(melbourne_city, role=Role.INTEGRATOR)
     text = (DATA / "melbourne-hourly-counts-2011-01.csv").read_text()
@@ -117,12 +118,14 @@ def test_melbourne_hourly_counts_arrive_through_the_api_with_exact_sums(live_ser
             .aggregate(s=Sum("count"))["s"]
         )
         if sensor is None or sensor.installed_at.year > 2011:
-            assert stored is None, column  # removed since, or installed later: refused, never half-stored
+            assert stored is None, column  # unknown, or installed later: refused, never half-stored
             continue
         assert stored == total == rolled, column
         stored_any += 1
+    removed = [s for s in feeding.values() if s.status == "removed" and s.installed_at.year <= 2010]
+    assert removed and all(Record.objects.unguarded("integrity").filter(sensor=s).exists() for s in removed)
     assert stored_any >= 10
-    assert "rejected by the API: sensor_not_active: " in out.getvalue()
+    assert "rejected by the API: sensor_not_installed: " in out.getvalue(), out.getvalue()
     assert " rejected." in out.getvalue()
     dated = [row for row in csv.reader(StringIO(text)) if row and row[0]][1:]
     empty = sum(1 for row in dated for cell in row[2:] if not cell.strip())

@@ -1,7 +1,7 @@
 """Fixtures for the robustness tests: a city with a steward and an integrator, a sensor, an area and a
 dataset, and `assert_problem`, which every refusal here must pass."""
 
-from datetime import date
+from datetime import UTC, datetime
 
 import pytest
 from rest_framework.test import APIClient
@@ -79,7 +79,7 @@ def sensor(city):
         longitude=5.0,
         personal_data_at_edge=False,
         status=SensorStatus.ACTIVE,
-        installed_at=date(2020, 1, 1),
+        installed_at=datetime(2020, 1, 1, tzinfo=UTC),
     )
 
 

@@ -6,7 +6,7 @@ both operated by the vendor and feeding A's open dataset. City B ("stad-b") is t
 """
 
 import re
-from datetime import date
+from datetime import UTC, datetime
 
 import pytest
 from rest_framework.test import APIClient
@@ -50,7 +50,7 @@ def make_sensor(controller, operator, reference, lon, lat, **extra):
         longitude=lon,
         personal_data_at_edge=False,
         status=extra.pop("status", SensorStatus.ACTIVE),
-        installed_at=date(2020, 1, 1),
+        installed_at=datetime(2020, 1, 1, tzinfo=UTC),
         **extra,
     )
 
