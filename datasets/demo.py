@@ -74,7 +74,8 @@ def load(organisations: dict[str, Organisation]) -> dict:
         caller=as_melbourne,
         owner=melbourne_city,
         schema_version=_latest("hourly-pedestrian-count"),
-        sensors=list(active.filter(controller=melbourne_city)),
+        # Removed sensors too: they counted in January 2011, and their counts of that time belong here.
+        sensors=list(Sensor.objects.filter(controller=melbourne_city).exclude(status=SensorStatus.PROPOSED)),
         title="Pedestrian counts, January 2011",
         description="Hourly pedestrian counts per sensor, both directions summed, from the City of Melbourne's "
         "Pedestrian Counting System (open data, CC BY 4.0).",
