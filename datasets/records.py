@@ -6,15 +6,16 @@ by its line.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 import jsonschema_rs
 import orjson
+from django.conf import settings
 
 from api.moments import in_utc
 from api.parsers import csv_rows, loads
-from datasets.models import Dataset, SchemaVersion
+from datasets.models import MAX_COUNT, Dataset, SchemaVersion
 from sensors.models import ActivePeriod, Sensor, SensorStatus
 
 MAX_RECORDS = 10_000
@@ -219,8 +220,55 @@ def validator_for(schema_version: SchemaVersion):
     return _validator(schema_version.pk, schema_version.content_sha256, orjson.dumps(schema_version.record_schema))
 
 
-def _parse_time(text: str) -> datetime:
-    return in_utc(datetime.fromisoformat(text))
+def _duration(length: timedelta) -> str:
+    seconds = int(length.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+def measure_names(schema_version: SchemaVersion) -> set[str]:
+    return {measure["name"] for measure in schema_version.measures}
+
+
+def records_earliest() -> datetime:
+    """The platform window's start (settings.RECORDS_EARLIEST, a UTC day): nothing is plausible before it."""
+    return datetime.fromisoformat(settings.RECORDS_EARLIEST).replace(tzinfo=UTC)
+
+
+class TimeOutOfRange(ValueError):
+    """A well-formed time outside the platform window."""
+
+
+def _parse_time(text: str, earliest: datetime, latest: datetime) -> datetime:
+    moment = datetime.fromisoformat(text)
+    try:
+        utc = in_utc(moment)
+    except ValueError:
+        utc = None  # year 1 moved east, year 9999 moved west: no UTC form, and far outside the window anyway
+    if utc is None or not earliest <= utc <= latest:
+        raise TimeOutOfRange(f"Must lie between {earliest:%Y-%m-%d} and 5 minutes from now (UTC); {text} does not.")
+    return utc
+
+
+# JSON Schema keywords whose failure means "a value outside its range", reported as `out_of_range`.
+RANGE_KEYWORDS = {"Minimum", "Maximum", "ExclusiveMinimum", "ExclusiveMaximum"}
+
+
+def _schema_problem(error, index: int, line: int | None, counts: set[str]) -> Problem:
+    path = "/".join(str(part) for part in error.instance_path)
+    if type(error.kind).__name__ not in RANGE_KEYWORDS:
+        return Problem(index, path or None, error.message, code="schema", line=line)
+    detail = error.message
+    if path in counts:
+        # An export's missing-value marker (-1) is not a count: say what to send instead.
+        detail = (
+            f"A count lies between 0 and {MAX_COUNT}; {error.instance} does not. A missing value is no record "
+            "(leave the interval out), never a negative count."
+        )
+    return Problem(index, path or None, detail, code="out_of_range", line=line)
 
 
 class SensorDirectory:
@@ -273,9 +321,6 @@ class SensorDirectory:
         return not periods or any(starts_at <= moment < ends_at for starts_at, ends_at in periods)
 
 
-# The largest count one record may carry: far beyond any crowd, and small enough that the sums of a
-# million records in one rollup bucket stay inside PostgreSQL's bigint.
-MAX_COUNT = 10**12
 COUNT_COLUMNS = ("count_in", "count_out", "count")
 
 
@@ -312,6 +357,10 @@ def prepare(
     loose = set(schema_version.record_schema.get("properties", {})) - KEY_FIELDS - set(columns)
     directory = SensorDirectory(dataset, operator_ids) if by_sensor else None
     latest = now + FUTURE_TOLERANCE
+    earliest = records_earliest()
+    max_interval = schema_version.max_interval
+    counts = {name for name, spec in schema_version.record_schema.get("properties", {}).items()
+              if name in measure_names(schema_version) and spec.get("type") == "integer"}  # fmt: skip
     prepared = Prepared(received=len(items))
     seen: dict[tuple, int] = {}
 
@@ -322,26 +371,36 @@ def prepare(
             continue
         if not validator.is_valid(record):
             for error in validator.iter_errors(record):
-                path = "/".join(str(part) for part in error.instance_path)
-                problems.append(Problem(index, path or None, error.message, code="schema", line=line))
+                problems.append(_schema_problem(error, index, line, counts))
             continue
         start_field = "observed_from" if interval else "observed_at"
-        try:
-            start = _parse_time(record[start_field])
-        except ValueError as error:
-            problems.append(Problem(index, start_field, f"Not a time: {error}.", line=line))
+        times = {}
+        for name in (start_field, "observed_to") if interval else (start_field,):
+            try:
+                times[name] = _parse_time(record[name], earliest, latest)
+            except TimeOutOfRange as error:
+                problems.append(Problem(index, name, str(error), code="out_of_range", line=line))
+                break
+            except ValueError as error:
+                problems.append(Problem(index, name, f"Not a time: {error}.", line=line))
+                break
+        if len(times) < (2 if interval else 1):
             continue
-        try:
-            end = _parse_time(record["observed_to"]) if interval else None
-        except ValueError as error:
-            problems.append(Problem(index, "observed_to", f"Not a time: {error}.", line=line))
-            continue
+        start, end = times[start_field], times.get("observed_to")
         if end is not None and end <= start:
             problems.append(Problem(index, "observed_to", "Must be after observed_from.", line=line))
             continue
-        if (end or start) > latest:
-            field_name = "observed_to" if interval else "observed_at"
-            problems.append(Problem(index, field_name, "Lies more than 5 minutes in the future.", line=line))
+        if end is not None and max_interval is not None and end - start > max_interval:
+            problems.append(
+                Problem(
+                    index,
+                    "observed_to",
+                    f"An interval of this schema lasts at most {_duration(max_interval)}; this one lasts "
+                    f"{_duration(end - start)}.",
+                    code="interval_too_long",
+                    line=line,
+                )
+            )
             continue
         sensor_id, series = None, ""
         if by_sensor:

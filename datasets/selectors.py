@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection
-from django.db.models import BooleanField, F, Max, Min, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDay
 
@@ -274,14 +274,26 @@ def counts_aggregate(
     cells = (
         rollups.annotate(period=period)
         .values("period", group)
-        .annotate(count_in=Sum("count_in"), count_out=Sum("count_out"), count=Sum("count"), records=Sum("records"))
+        .annotate(
+            count_in=Sum("count_in"),
+            count_out=Sum("count_out"),
+            count=Sum("count"),
+            records=Sum("records"),
+            sensors=Count("sensor_id", distinct=True),
+        )
         .order_by("period", group)[: limit + 1]
     )
     cells = list(cells)
     truncated = len(cells) > limit
     rows, k, persons = [], decision.conditions.k, person_fields(dataset.schema_version)
+    per_hour = dataset.schema_version.expected_records_per_hour
+    hours = BUCKETS[bucket] // 60
     for cell in cells[:limit]:
         row = {"bucket": cell["period"], by: cell[group], "records": cell["records"]}
+        # Completeness (docs/schemas.md): what tells a partial hour from a counted zero.
+        expected = per_hour * hours * cell["sensors"] if per_hour else None
+        row["expected_records"] = expected
+        row["completeness"] = round(cell["records"] / expected, 4) if expected else None
         row.update((name, cell[name]) for name in SUPPRESSIBLE)
         row["suppressed"] = suppress_small(row, k, persons)
         rows.append(row)
