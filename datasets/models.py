@@ -180,6 +180,9 @@ class IngestBatch(models.Model):
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    rejected_by_reason = models.JSONField(
+        default=dict, blank=True, help_text="Records refused per code ({code: n}; docs/errors.md, Ingest limits)."
+    )
     idempotency_key = models.CharField(max_length=200, blank=True)
 
     class Meta:

@@ -84,6 +84,14 @@ class Prepared:
     def rejected_indexes(self) -> set[int]:
         return {p.index for p in self.problems if p.index is not None}
 
+    @property
+    def rejected_by_reason(self) -> dict[str, int]:
+        """Records refused per code (a record with two problems of one code counts once for it)."""
+        reasons: dict[str, int] = {}
+        for _, code in sorted({(p.index, p.code) for p in self.problems if p.index is not None}):
+            reasons[code] = reasons.get(code, 0) + 1
+        return dict(sorted(reasons.items()))
+
 
 # Parsing -------------------------------------------------------------------------------------------
 
@@ -99,15 +107,40 @@ def check_count(n: int) -> None:
 # with a pointer or a line) for one that is, but holds what no record can: NUL, deep nesting, huge cells.
 
 
-def parse_json(body: bytes) -> list[tuple[int | None, object]]:
+def no_records(detail: str = "The body holds no records.") -> BodyError:
+    """One answer for every empty batch, whatever its format: 400 `no_records`, and no batch logged."""
+    return BodyError(f"{detail} Send at least one record.", status=400, code="no_records")
+
+
+def check_not_empty(body: bytes) -> None:
+    if not body.strip():
+        raise no_records("The body is empty.")
+
+
+def json_document(body: bytes):
+    """The JSON of a body, or a BodyError that says what is wrong with it: not UTF-8, or not JSON."""
     try:
-        document = loads(body)
+        return loads(body)
     except orjson.JSONDecodeError as error:
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as not_utf8:
+            raise BodyError(
+                f"The body is not UTF-8 (byte {not_utf8.start} cannot be read): JSON is sent in UTF-8.",
+                code="not_utf8",
+            ) from None
         raise BodyError(f"The body is not JSON: {error}") from None
+
+
+def parse_json(body: bytes) -> list[tuple[int | None, object]]:
+    check_not_empty(body)
+    document = json_document(body)
     if not isinstance(document, dict) or not isinstance(document.get("records"), list):
         raise BodyError(
             'The body must be an object with a list of records: {"records": [...]}.', status=422, code="invalid"
         )
+    if not document["records"]:
+        raise no_records("The list of records is empty.")
     check_count(len(document["records"]))
     for index, record in enumerate(document["records"]):
         _check_is_object(record, pointer=f"/records/{index}")
@@ -121,6 +154,7 @@ def _check_is_object(record, *, pointer: str, line: int | None = None) -> None:
 
 
 def parse_ndjson(body: bytes) -> list[tuple[int | None, object]]:
+    check_not_empty(body)
     items = []
     for number, line in enumerate(body.split(b"\n"), start=1):
         if not line.strip():
@@ -128,6 +162,12 @@ def parse_ndjson(body: bytes) -> list[tuple[int | None, object]]:
         try:
             items.append((number, loads(line, prefix=f"/records/{len(items)}", line=number)))
         except orjson.JSONDecodeError as error:
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                raise BodyError(
+                    f"Line {number} is not UTF-8: NDJSON is sent in UTF-8.", code="not_utf8", line=number
+                ) from None
             raise BodyError(f"Line {number} is not JSON: {error}", line=number) from None
         _check_is_object(items[-1][1], pointer="", line=number)
         if len(items) > MAX_RECORDS:
@@ -161,13 +201,14 @@ def _boolean(text: str) -> bool:
 
 def parse_csv(body: bytes, schema_version: SchemaVersion) -> tuple[list[tuple[int | None, object]], list[Problem]]:
     """Rows as records typed by the schema; empty cells are left out (missing, not zero)."""
+    check_not_empty(body)
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise BodyError(f"The CSV is not UTF-8: {error}") from None
+        raise BodyError(f"The CSV is not UTF-8: {error}", code="not_utf8") from None
     reader, rows = csv_rows(text)
     if not reader.fieldnames:
-        raise BodyError("The CSV has no header row.", status=422, code="invalid")
+        raise no_records("The CSV has no header row and no records.")
     converters = _csv_converters(schema_version)
     items, problems = [], []
     for line, row in rows:
@@ -187,7 +228,7 @@ def parse_csv(body: bytes, schema_version: SchemaVersion) -> tuple[list[tuple[in
             check_count(len(items))
     if not items:
         # A header alone is an export that found nothing, not a batch: say so rather than store an empty one.
-        raise BodyError("The CSV has a header row but no records.", status=400, code="no_records")
+        raise no_records("The CSV has a header row but no records.")
     return items, problems
 
 
@@ -201,11 +242,17 @@ def parse_body(body: bytes, content_type: str, schema_version: SchemaVersion):
     if kind == "csv":
         items, problems = parse_csv(body, schema_version)
         return kind, items, problems
-    raise BodyError(
-        f"Send records as {', '.join(FORMATS)}; not {media_type or 'nothing'}.",
-        status=415,
-        code="unsupported_media_type",
-    )
+    raise unsupported(media_type, FORMATS)
+
+
+def unsupported(media_type: str, accepted) -> BodyError:
+    """415, saying whether the Content-Type was missing or is not one the endpoint reads."""
+    accepted = ", ".join(accepted)
+    if not media_type:
+        detail = f"The request has no Content-Type; send {accepted}, and say so in the Content-Type header."
+    else:
+        detail = f"Send records as {accepted}; not {media_type}."
+    return BodyError(detail, status=415, code="unsupported_media_type")
 
 
 # Checking ------------------------------------------------------------------------------------------
