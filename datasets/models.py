@@ -144,6 +144,10 @@ class Dataset(models.Model):
     )
     access = models.CharField(max_length=20, choices=AccessClassification.choices)
     status = models.CharField(max_length=10, choices=DatasetStatus.choices, default=DatasetStatus.DRAFT)
+    # Kept with the dataset by ingest and retention (datasets.storage), so that the public catalogue never
+    # scans records: the first observation's start and the last one's end.
+    coverage_from = models.DateTimeField(null=True, blank=True, editable=False)
+    coverage_to = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

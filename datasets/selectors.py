@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection
-from django.db.models import BooleanField, Count, F, Max, Min, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, F, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDay
 
@@ -61,21 +61,10 @@ def dataset_places(dataset: Dataset, *, caller: Caller) -> DatasetPlaces:
 
 
 def dataset_time_span(dataset: Dataset) -> dict | None:
-    """First and last observation: from the hourly rollup (indexed) for sensor data, else the records."""
-    span = (
-        RecordRollup.objects.unguarded("coverage")
-        .filter(dataset=dataset)
-        .aggregate(start=Min("bucket"), end=Max("bucket"))
-    )
-    if span["start"] is None:
-        span = (
-            Record.objects.unguarded("coverage")
-            .filter(dataset=dataset)
-            .aggregate(start=Min("observed_from"), end=Max("observed_from"))
-        )
-    if span["start"] is None:
+    """The first observation's start and the last one's end, as kept with the dataset (no query)."""
+    if dataset.coverage_from is None or dataset.coverage_to is None:
         return None
-    return {"start": span["start"], "end": span["end"]}
+    return {"start": dataset.coverage_from, "end": dataset.coverage_to}
 
 
 def dataset_holds_records(dataset: Dataset) -> bool:

@@ -250,6 +250,7 @@ def records_ingest(
                 idempotency_key=idempotency_key,
             )
             stored = storage.store(dataset_id=dataset.pk, rows=rows, batch_id=batch.pk)
+            storage.coverage_extend(dataset.pk, rows)
             batch.created, batch.updated, batch.unchanged = stored.created, stored.updated, stored.unchanged
             batch.save(update_fields=["created", "updated", "unchanged"])
             answer_body = {
