@@ -4,9 +4,6 @@ The entity's `id` is the sensor's reference (register the sensor with it), unles
 one sensor for every entity. Field names follow the crowd-flow schema's FIWARE mapping.
 """
 
-import orjson
-
-from api.parsers import loads
 from api.problems import ItemsRejected
 from datasets import records
 from datasets.models import SchemaVersion
@@ -70,14 +67,15 @@ def parser(sensor: str | None = None):
     """A `parse` for services.records_ingest: entities in the body become records of the dataset's schema."""
 
     def parse(body: bytes, content_type: str, schema_version: SchemaVersion):
-        if content_type.split(";")[0].strip() not in MEDIA_TYPES:
-            raise records.BodyError(
-                "Send entities as application/json or application/ld+json.", status=415, code="unsupported_media_type"
-            )
+        media_type = (content_type or "").split(";")[0].strip().lower()
+        if media_type not in MEDIA_TYPES:
+            raise records.unsupported(media_type, sorted(MEDIA_TYPES))
+        records.check_not_empty(body)
+        document = records.json_document(body)
+        if document == []:
+            raise records.no_records("The list of entities is empty.")
         try:
-            entities = entities_to_records(loads(body), schema_version, sensor)
-        except orjson.JSONDecodeError as error:
-            raise records.BodyError(f"The body is not JSON: {error}") from None
+            entities = entities_to_records(document, schema_version, sensor)
         except FiwareError as error:
             detail = str(error)
             pointer = f"/{error.index}/{error.attribute}"

@@ -1,10 +1,13 @@
 """Standard schemas, datasets described for catalogues, records, their hourly rollup, and ingest batches."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_duration
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
@@ -24,6 +27,14 @@ class StandardSchema(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+# A planned event (a festival, a market) may last weeks, not years.
+MAX_EVENT_LENGTH = timedelta(days=366)
+# The largest count one record may carry: far beyond any crowd, and small enough that the sums of a
+# million records in one rollup bucket stay inside PostgreSQL's bigint. Every count measure of every
+# schema states it as `maximum`, and a database check holds the typed columns to it.
+MAX_COUNT = 10**12
 
 
 class SchemaVersion(models.Model):
@@ -68,6 +79,31 @@ class SchemaVersion(models.Model):
     def code(self) -> str:
         return self.schema.code
 
+    @property
+    def period(self) -> timedelta | None:
+        """How often a sensor reports (`quality.update_frequency`, an ISO 8601 duration such as PT5M)."""
+        period = parse_duration(str((self.quality or {}).get("update_frequency") or ""))
+        return period if period and period > timedelta(0) else None
+
+    @property
+    def max_interval(self) -> timedelta | None:
+        """The longest interval one record may cover (docs/schemas.md, "Bounds"): its period for sensor data,
+        so that a record lies in one period and the hourly rollup holds what happened in that hour;
+        MAX_EVENT_LENGTH for planned events. None for instant schemas."""
+        if self.time_semantics != self.TimeSemantics.INTERVAL:
+            return None
+        if self.subject == self.Subject.EVENT:
+            return MAX_EVENT_LENGTH
+        return self.period
+
+    @property
+    def expected_records_per_hour(self) -> float | None:
+        """Records one sensor sends per hour when it misses none: what tells "no data" from "zero" in the
+        hourly rollup (completeness = records / expected). None for planned events."""
+        if self.subject != self.Subject.SENSOR or self.period is None:
+            return None
+        return timedelta(hours=1) / self.period
+
 
 class AccessClassification(models.TextChoices):
     OPEN_AGGREGATE = "open_aggregate", _("Open aggregate")
@@ -108,6 +144,10 @@ class Dataset(models.Model):
     )
     access = models.CharField(max_length=20, choices=AccessClassification.choices)
     status = models.CharField(max_length=10, choices=DatasetStatus.choices, default=DatasetStatus.DRAFT)
+    # Kept with the dataset by ingest and retention (datasets.storage), so that the public catalogue never
+    # scans records: the first observation's start and the last one's end.
+    coverage_from = models.DateTimeField(null=True, blank=True, editable=False)
+    coverage_to = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -144,6 +184,9 @@ class IngestBatch(models.Model):
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    rejected_by_reason = models.JSONField(
+        default=dict, blank=True, help_text="Records refused per code ({code: n}; docs/errors.md, Ingest limits)."
+    )
     idempotency_key = models.CharField(max_length=200, blank=True)
 
     class Meta:
@@ -208,6 +251,14 @@ class Record(models.Model):
             models.CheckConstraint(
                 condition=Q(observed_to__isnull=True) | Q(observed_to__gt=models.F("observed_from")),
                 name="record_interval_positive",
+            ),
+            # The schemas' `maximum` (MAX_COUNT), held by the database too.
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{column}__isnull": True}) | Q(**{f"{column}__range": (0, MAX_COUNT)}),
+                    name=f"record_{column}_in_range",
+                )
+                for column in ("count_in", "count_out", "count")
             ),
         ]
 

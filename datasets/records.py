@@ -6,15 +6,16 @@ by its line.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import jsonschema_rs
 import orjson
+from django.conf import settings
 
 from api.moments import in_utc
 from api.parsers import csv_rows, loads
-from datasets.models import Dataset, SchemaVersion
+from datasets.models import MAX_COUNT, Dataset, SchemaVersion
 from sensors.models import ActivePeriod, Sensor, Suspension
 from sensors.service_life import Refusal, ServiceLife
 
@@ -84,6 +85,14 @@ class Prepared:
     def rejected_indexes(self) -> set[int]:
         return {p.index for p in self.problems if p.index is not None}
 
+    @property
+    def rejected_by_reason(self) -> dict[str, int]:
+        """Records refused per code (a record with two problems of one code counts once for it)."""
+        reasons: dict[str, int] = {}
+        for _, code in sorted({(p.index, p.code) for p in self.problems if p.index is not None}):
+            reasons[code] = reasons.get(code, 0) + 1
+        return dict(sorted(reasons.items()))
+
 
 # Parsing -------------------------------------------------------------------------------------------
 
@@ -99,15 +108,40 @@ def check_count(n: int) -> None:
 # with a pointer or a line) for one that is, but holds what no record can: NUL, deep nesting, huge cells.
 
 
-def parse_json(body: bytes) -> list[tuple[int | None, object]]:
+def no_records(detail: str = "The body holds no records.") -> BodyError:
+    """One answer for every empty batch, whatever its format: 400 `no_records`, and no batch logged."""
+    return BodyError(f"{detail} Send at least one record.", status=400, code="no_records")
+
+
+def check_not_empty(body: bytes) -> None:
+    if not body.strip():
+        raise no_records("The body is empty.")
+
+
+def json_document(body: bytes):
+    """The JSON of a body, or a BodyError that says what is wrong with it: not UTF-8, or not JSON."""
     try:
-        document = loads(body)
+        return loads(body)
     except orjson.JSONDecodeError as error:
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as not_utf8:
+            raise BodyError(
+                f"The body is not UTF-8 (byte {not_utf8.start} cannot be read): JSON is sent in UTF-8.",
+                code="not_utf8",
+            ) from None
         raise BodyError(f"The body is not JSON: {error}") from None
+
+
+def parse_json(body: bytes) -> list[tuple[int | None, object]]:
+    check_not_empty(body)
+    document = json_document(body)
     if not isinstance(document, dict) or not isinstance(document.get("records"), list):
         raise BodyError(
             'The body must be an object with a list of records: {"records": [...]}.', status=422, code="invalid"
         )
+    if not document["records"]:
+        raise no_records("The list of records is empty.")
     check_count(len(document["records"]))
     for index, record in enumerate(document["records"]):
         _check_is_object(record, pointer=f"/records/{index}")
@@ -121,6 +155,7 @@ def _check_is_object(record, *, pointer: str, line: int | None = None) -> None:
 
 
 def parse_ndjson(body: bytes) -> list[tuple[int | None, object]]:
+    check_not_empty(body)
     items = []
     for number, line in enumerate(body.split(b"\n"), start=1):
         if not line.strip():
@@ -128,6 +163,12 @@ def parse_ndjson(body: bytes) -> list[tuple[int | None, object]]:
         try:
             items.append((number, loads(line, prefix=f"/records/{len(items)}", line=number)))
         except orjson.JSONDecodeError as error:
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                raise BodyError(
+                    f"Line {number} is not UTF-8: NDJSON is sent in UTF-8.", code="not_utf8", line=number
+                ) from None
             raise BodyError(f"Line {number} is not JSON: {error}", line=number) from None
         _check_is_object(items[-1][1], pointer="", line=number)
         if len(items) > MAX_RECORDS:
@@ -161,13 +202,14 @@ def _boolean(text: str) -> bool:
 
 def parse_csv(body: bytes, schema_version: SchemaVersion) -> tuple[list[tuple[int | None, object]], list[Problem]]:
     """Rows as records typed by the schema; empty cells are left out (missing, not zero)."""
+    check_not_empty(body)
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise BodyError(f"The CSV is not UTF-8: {error}") from None
+        raise BodyError(f"The CSV is not UTF-8: {error}", code="not_utf8") from None
     reader, rows = csv_rows(text)
     if not reader.fieldnames:
-        raise BodyError("The CSV has no header row.", status=422, code="invalid")
+        raise no_records("The CSV has no header row and no records.")
     converters = _csv_converters(schema_version)
     items, problems = [], []
     for line, row in rows:
@@ -187,7 +229,7 @@ def parse_csv(body: bytes, schema_version: SchemaVersion) -> tuple[list[tuple[in
             check_count(len(items))
     if not items:
         # A header alone is an export that found nothing, not a batch: say so rather than store an empty one.
-        raise BodyError("The CSV has a header row but no records.", status=400, code="no_records")
+        raise no_records("The CSV has a header row but no records.")
     return items, problems
 
 
@@ -201,11 +243,17 @@ def parse_body(body: bytes, content_type: str, schema_version: SchemaVersion):
     if kind == "csv":
         items, problems = parse_csv(body, schema_version)
         return kind, items, problems
-    raise BodyError(
-        f"Send records as {', '.join(FORMATS)}; not {media_type or 'nothing'}.",
-        status=415,
-        code="unsupported_media_type",
-    )
+    raise unsupported(media_type, FORMATS)
+
+
+def unsupported(media_type: str, accepted) -> BodyError:
+    """415, saying whether the Content-Type was missing or is not one the endpoint reads."""
+    accepted = ", ".join(accepted)
+    if not media_type:
+        detail = f"The request has no Content-Type; send {accepted}, and say so in the Content-Type header."
+    else:
+        detail = f"Send records as {accepted}; not {media_type}."
+    return BodyError(detail, status=415, code="unsupported_media_type")
 
 
 # Checking ------------------------------------------------------------------------------------------
@@ -220,8 +268,55 @@ def validator_for(schema_version: SchemaVersion):
     return _validator(schema_version.pk, schema_version.content_sha256, orjson.dumps(schema_version.record_schema))
 
 
-def _parse_time(text: str) -> datetime:
-    return in_utc(datetime.fromisoformat(text))
+def _duration(length: timedelta) -> str:
+    seconds = int(length.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+def measure_names(schema_version: SchemaVersion) -> set[str]:
+    return {measure["name"] for measure in schema_version.measures}
+
+
+def records_earliest() -> datetime:
+    """The platform window's start (settings.RECORDS_EARLIEST, a UTC day): nothing is plausible before it."""
+    return datetime.fromisoformat(settings.RECORDS_EARLIEST).replace(tzinfo=UTC)
+
+
+class TimeOutOfRange(ValueError):
+    """A well-formed time outside the platform window."""
+
+
+def _parse_time(text: str, earliest: datetime, latest: datetime) -> datetime:
+    moment = datetime.fromisoformat(text)
+    try:
+        utc = in_utc(moment)
+    except ValueError:
+        utc = None  # year 1 moved east, year 9999 moved west: no UTC form, and far outside the window anyway
+    if utc is None or not earliest <= utc <= latest:
+        raise TimeOutOfRange(f"Must lie between {earliest:%Y-%m-%d} and 5 minutes from now (UTC); {text} does not.")
+    return utc
+
+
+# JSON Schema keywords whose failure means "a value outside its range", reported as `out_of_range`.
+RANGE_KEYWORDS = {"Minimum", "Maximum", "ExclusiveMinimum", "ExclusiveMaximum"}
+
+
+def _schema_problem(error, index: int, line: int | None, counts: set[str]) -> Problem:
+    path = "/".join(str(part) for part in error.instance_path)
+    if type(error.kind).__name__ not in RANGE_KEYWORDS:
+        return Problem(index, path or None, error.message, code="schema", line=line)
+    detail = error.message
+    if path in counts:
+        # An export's missing-value marker (-1) is not a count: say what to send instead.
+        detail = (
+            f"A count lies between 0 and {MAX_COUNT}; {error.instance} does not. A missing value is no record "
+            "(leave the interval out), never a negative count."
+        )
+    return Problem(index, path or None, detail, code="out_of_range", line=line)
 
 
 class SensorDirectory:
@@ -278,9 +373,6 @@ class SensorDirectory:
         return self.lives[sensor[0]].refusal(moment)
 
 
-# The largest count one record may carry: far beyond any crowd, and small enough that the sums of a
-# million records in one rollup bucket stay inside PostgreSQL's bigint.
-MAX_COUNT = 10**12
 COUNT_COLUMNS = ("count_in", "count_out", "count")
 
 
@@ -317,6 +409,10 @@ def prepare(
     loose = set(schema_version.record_schema.get("properties", {})) - KEY_FIELDS - set(columns)
     directory = SensorDirectory(dataset, operator_ids) if by_sensor else None
     latest = now + FUTURE_TOLERANCE
+    earliest = records_earliest()
+    max_interval = schema_version.max_interval
+    counts = {name for name, spec in schema_version.record_schema.get("properties", {}).items()
+              if name in measure_names(schema_version) and spec.get("type") == "integer"}  # fmt: skip
     prepared = Prepared(received=len(items))
     seen: dict[tuple, int] = {}
 
@@ -327,26 +423,36 @@ def prepare(
             continue
         if not validator.is_valid(record):
             for error in validator.iter_errors(record):
-                path = "/".join(str(part) for part in error.instance_path)
-                problems.append(Problem(index, path or None, error.message, code="schema", line=line))
+                problems.append(_schema_problem(error, index, line, counts))
             continue
         start_field = "observed_from" if interval else "observed_at"
-        try:
-            start = _parse_time(record[start_field])
-        except ValueError as error:
-            problems.append(Problem(index, start_field, f"Not a time: {error}.", line=line))
+        times = {}
+        for name in (start_field, "observed_to") if interval else (start_field,):
+            try:
+                times[name] = _parse_time(record[name], earliest, latest)
+            except TimeOutOfRange as error:
+                problems.append(Problem(index, name, str(error), code="out_of_range", line=line))
+                break
+            except ValueError as error:
+                problems.append(Problem(index, name, f"Not a time: {error}.", line=line))
+                break
+        if len(times) < (2 if interval else 1):
             continue
-        try:
-            end = _parse_time(record["observed_to"]) if interval else None
-        except ValueError as error:
-            problems.append(Problem(index, "observed_to", f"Not a time: {error}.", line=line))
-            continue
+        start, end = times[start_field], times.get("observed_to")
         if end is not None and end <= start:
             problems.append(Problem(index, "observed_to", "Must be after observed_from.", line=line))
             continue
-        if (end or start) > latest:
-            field_name = "observed_to" if interval else "observed_at"
-            problems.append(Problem(index, field_name, "Lies more than 5 minutes in the future.", line=line))
+        if end is not None and max_interval is not None and end - start > max_interval:
+            problems.append(
+                Problem(
+                    index,
+                    "observed_to",
+                    f"An interval of this schema lasts at most {_duration(max_interval)}; this one lasts "
+                    f"{_duration(end - start)}.",
+                    code="interval_too_long",
+                    line=line,
+                )
+            )
             continue
         sensor_id, series = None, ""
         if by_sensor:

@@ -54,6 +54,13 @@ def check_document(document: dict, source: str = "") -> None:
             raise SchemaDocumentError(f"{source}: measure {measure['name']} maps to unknown column")
         if measure["name"] not in properties:
             raise SchemaDocumentError(f"{source}: measure {measure['name']} is not a property of the record")
+    from datasets.models import MAX_COUNT
+
+    for measure in document["measures"]:
+        spec = properties[measure["name"]]
+        if spec.get("type") == "integer" and not 0 <= spec.get("maximum", MAX_COUNT + 1) <= MAX_COUNT:
+            # Plausible bounds are part of the contract, and the database holds the columns to MAX_COUNT.
+            raise SchemaDocumentError(f"{source}: measure {measure['name']} needs a maximum of at most {MAX_COUNT}")
     if not document["examples"]:
         raise SchemaDocumentError(f"{source}: at least one example is needed")
     for index, example in enumerate(document["examples"]):

@@ -41,6 +41,8 @@ def dataset_retention_enforce(*, dataset: Dataset, now: datetime | None = None, 
             .values_list("sensor_id", flat=True)
         )
         storage.rollups_refresh(dataset.pk, {(sensor_id, boundary) for sensor_id in sensors})
+        if deleted:
+            storage.coverage_refresh(dataset.pk)
         return RetentionRun.objects.create(
             dataset=dataset, cutoff=cutoff, records_deleted=deleted, rollups_deleted=rollups_deleted
         )

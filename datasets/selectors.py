@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection
-from django.db.models import BooleanField, F, Max, Min, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, F, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDay
 
@@ -61,21 +61,10 @@ def dataset_places(dataset: Dataset, *, caller: Caller) -> DatasetPlaces:
 
 
 def dataset_time_span(dataset: Dataset) -> dict | None:
-    """First and last observation: from the hourly rollup (indexed) for sensor data, else the records."""
-    span = (
-        RecordRollup.objects.unguarded("coverage")
-        .filter(dataset=dataset)
-        .aggregate(start=Min("bucket"), end=Max("bucket"))
-    )
-    if span["start"] is None:
-        span = (
-            Record.objects.unguarded("coverage")
-            .filter(dataset=dataset)
-            .aggregate(start=Min("observed_from"), end=Max("observed_from"))
-        )
-    if span["start"] is None:
+    """The first observation's start and the last one's end, as kept with the dataset (no query)."""
+    if dataset.coverage_from is None or dataset.coverage_to is None:
         return None
-    return {"start": span["start"], "end": span["end"]}
+    return {"start": dataset.coverage_from, "end": dataset.coverage_to}
 
 
 def dataset_holds_records(dataset: Dataset) -> bool:
@@ -274,14 +263,26 @@ def counts_aggregate(
     cells = (
         rollups.annotate(period=period)
         .values("period", group)
-        .annotate(count_in=Sum("count_in"), count_out=Sum("count_out"), count=Sum("count"), records=Sum("records"))
+        .annotate(
+            count_in=Sum("count_in"),
+            count_out=Sum("count_out"),
+            count=Sum("count"),
+            records=Sum("records"),
+            sensors=Count("sensor_id", distinct=True),
+        )
         .order_by("period", group)[: limit + 1]
     )
     cells = list(cells)
     truncated = len(cells) > limit
     rows, k, persons = [], decision.conditions.k, person_fields(dataset.schema_version)
+    per_hour = dataset.schema_version.expected_records_per_hour
+    hours = BUCKETS[bucket] // 60
     for cell in cells[:limit]:
         row = {"bucket": cell["period"], by: cell[group], "records": cell["records"]}
+        # Completeness (docs/schemas.md): what tells a partial hour from a counted zero.
+        expected = per_hour * hours * cell["sensors"] if per_hour else None
+        row["expected_records"] = expected
+        row["completeness"] = round(cell["records"] / expected, 4) if expected else None
         row.update((name, cell[name]) for name in SUPPRESSIBLE)
         row["suppressed"] = suppress_small(row, k, persons)
         rows.append(row)

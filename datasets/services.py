@@ -11,7 +11,7 @@ from rest_framework.exceptions import APIException
 
 from accounts.models import Organisation, Role
 from accounts.selectors import Caller
-from api.problems import Conflict, Forbidden, ItemsRejected
+from api.problems import Conflict, Forbidden, ItemsRejected, errors_listed
 from datasets import records, selectors, storage
 from datasets.models import Dataset, DatasetStatus, IdempotencyKey, IngestBatch, SchemaVersion
 from sensors.models import SensorStatus
@@ -250,9 +250,11 @@ def records_ingest(
                 status=IngestBatch.Status.PARTIAL if rejected else IngestBatch.Status.STORED,
                 received=prepared.received,
                 rejected=len(rejected),
+                rejected_by_reason=prepared.rejected_by_reason,
                 idempotency_key=idempotency_key,
             )
             stored = storage.store(dataset_id=dataset.pk, rows=rows, batch_id=batch.pk)
+            storage.coverage_extend(dataset.pk, rows)
             batch.created, batch.updated, batch.unchanged = stored.created, stored.updated, stored.unchanged
             batch.save(update_fields=["created", "updated", "unchanged"])
             answer_body = {
@@ -264,7 +266,7 @@ def records_ingest(
                 "rejected": len(rejected),
             }
             if rejected:
-                answer_body["errors"] = [p.as_error() for p in prepared.problems][: ItemsRejected.MAX_ERRORS_LISTED]
+                answer_body.update(errors_listed([p.as_error() for p in prepared.problems]))
             answer = IngestAnswer(status.HTTP_201_CREATED if stored.created else status.HTTP_200_OK, answer_body)
             if entry is not None:
                 entry.response_status, entry.response_body = answer.status, answer.body
@@ -281,6 +283,7 @@ def records_ingest(
             status=IngestBatch.Status.REJECTED,
             received=prepared.received,
             rejected=bad,
+            rejected_by_reason=prepared.rejected_by_reason,
             idempotency_key=idempotency_key,
         )
         raise ItemsRejected(

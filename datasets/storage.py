@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 import orjson
 from django.db import connection
 from django.db.models import Count, Max, Min, Sum
-from django.db.models.functions import TruncHour
+from django.db.models.functions import Coalesce, Greatest, Least, TruncHour
 
 from api.locks import LockNamespace, advisory_xact_lock
-from datasets.models import Record, RecordRollup
+from datasets.models import Dataset, Record, RecordRollup
 from datasets.records import Row
 
 VALUE_FIELDS = ["observed_to", "count_in", "count_out", "count", "gauge", "data"]
@@ -43,6 +43,31 @@ def store(*, dataset_id: int, rows: list[Row], batch_id: int | None) -> Stored:
     if connection.vendor == "postgresql":
         return _store_postgresql(dataset_id, rows, batch_id)
     return _store_generic(dataset_id, rows, batch_id)
+
+
+def coverage_extend(dataset_id: int, rows: list[Row]) -> None:
+    """Widen the dataset's coverage to the batch's rows (in the ingest transaction: one UPDATE, no read of
+    the records). The row lock it takes is held only from here to the commit."""
+    if not rows:
+        return
+    first = min(row.observed_from for row in rows)
+    last = max(row.observed_to or row.observed_from for row in rows)
+    Dataset.objects.filter(pk=dataset_id).update(
+        coverage_from=Least(Coalesce("coverage_from", first), first),
+        coverage_to=Greatest(Coalesce("coverage_to", last), last),
+    )
+
+
+def coverage_of_records(records) -> tuple[datetime | None, datetime | None]:
+    """(first start, last end) of a queryset of records, computed in the database."""
+    span = records.aggregate(first=Min("observed_from"), last=Max(Coalesce("observed_to", "observed_from")))
+    return span["first"], span["last"]
+
+
+def coverage_refresh(dataset_id: int) -> None:
+    """Recompute the dataset's coverage from its records (after retention deleted some)."""
+    first, last = coverage_of_records(Record.objects.unguarded("coverage").filter(dataset_id=dataset_id))
+    Dataset.objects.filter(pk=dataset_id).update(coverage_from=first, coverage_to=last)
 
 
 # PostgreSQL ----------------------------------------------------------------------------------------

@@ -167,6 +167,12 @@ class CountCellSerializer(serializers.Serializer):
     sensor = serializers.IntegerField(required=False)
     area = serializers.IntegerField(required=False)
     records = serializers.IntegerField()
+    expected_records = serializers.FloatField(
+        allow_null=True, help_text="Records the cell's sensors send when they miss none (schema period)."
+    )
+    completeness = serializers.FloatField(
+        allow_null=True, help_text="records / expected_records: below 1, part of the bucket has no data."
+    )
     count_in = serializers.IntegerField(allow_null=True)
     count_out = serializers.IntegerField(allow_null=True)
     count = serializers.IntegerField(allow_null=True)

@@ -224,6 +224,9 @@ class IngestBatchSerializer(serializers.ModelSerializer):
     updated = serializers.IntegerField(read_only=True)
     unchanged = serializers.IntegerField(read_only=True)
     rejected = serializers.IntegerField(read_only=True)
+    rejected_by_reason = serializers.DictField(
+        child=serializers.IntegerField(), read_only=True, help_text="Records refused per code (docs/errors.md)."
+    )
 
     class Meta:
         model = IngestBatch
@@ -240,6 +243,7 @@ class IngestBatchSerializer(serializers.ModelSerializer):
             "updated",
             "unchanged",
             "rejected",
+            "rejected_by_reason",
             "idempotency_key",
         ]
 
@@ -251,4 +255,8 @@ class IngestResultSerializer(serializers.Serializer):
     updated = serializers.IntegerField()
     unchanged = serializers.IntegerField()
     rejected = serializers.IntegerField()
-    errors = serializers.ListField(child=serializers.DictField(), required=False, help_text="?partial=true only")
+    errors = serializers.ListField(
+        child=serializers.DictField(), required=False, help_text="?partial=true only: at most 1,000 problems."
+    )
+    errors_total = serializers.IntegerField(required=False, help_text="How many problems there were, all told.")
+    errors_truncated = serializers.BooleanField(required=False, help_text="Whether `errors` left some out.")

@@ -159,7 +159,7 @@ class DatasetViewSet(ScopedModelViewSet):
         request={
             "application/json": {
                 "type": "object",
-                "properties": {"records": {"type": "array", "items": {"type": "object"}}},
+                "properties": {"records": {"type": "array", "items": {"type": "object"}, "minItems": 1}},
             },
             "application/x-ndjson": OpenApiTypes.STR,
             "text/csv": CSV_RECORDS,

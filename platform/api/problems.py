@@ -266,7 +266,8 @@ class Forbidden(exceptions.PermissionDenied):
 class ItemsRejected(exceptions.APIException):
     """422 for a collection (records, CSV rows) some of whose items are invalid; `errors` names each one.
 
-    At most MAX_ERRORS_LISTED are listed (then `errors_truncated` is true)."""
+    At most MAX_ERRORS_LISTED are listed: `errors_total` counts them all, `errors_truncated` says whether
+    some were left out (`errors_listed` gives the same three fields to a 2xx answer that lists errors)."""
 
     status_code = 422
     default_code = "validation_error"
@@ -274,9 +275,13 @@ class ItemsRejected(exceptions.APIException):
 
     def __init__(self, detail: str, errors: list[dict], **extra):
         super().__init__(detail)
-        self.problem_extra = {"errors": errors[: self.MAX_ERRORS_LISTED], **extra}
-        if len(errors) > self.MAX_ERRORS_LISTED:
-            self.problem_extra["errors_truncated"] = True
+        self.problem_extra = {**errors_listed(errors), **extra}
+
+
+def errors_listed(errors: list[dict]) -> dict:
+    """`errors` cut at ItemsRejected.MAX_ERRORS_LISTED, saying so: the fields every answer with errors has."""
+    limit = ItemsRejected.MAX_ERRORS_LISTED
+    return {"errors": errors[:limit], "errors_total": len(errors), "errors_truncated": len(errors) > limit}
 
 
 class NotOffered(exceptions.APIException):

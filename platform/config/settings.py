@@ -262,6 +262,9 @@ PURPOSE_DEFAULT_K = max(PURPOSE_MIN_K, env_int("DJANGO_PURPOSE_DEFAULT_K", 10))
 # The access log is sharded into this many hash chains, so that appends do not serialise the platform.
 ACCESS_LOG_CHAINS = max(1, env_int("DJANGO_ACCESS_LOG_CHAINS", 8))
 
+# Records are plausible only between this day (UTC) and five minutes from now (docs/errors.md, out_of_range).
+RECORDS_EARLIEST = os.environ.get("DJANGO_RECORDS_EARLIEST", "1990-01-01")
+
 REQUEST_BODY_MAX_BYTES = env_int("DJANGO_REQUEST_BODY_MAX_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 

@@ -98,15 +98,15 @@ def test_resending_changes_nothing_and_a_correction_replaces_exactly(owner_clien
 @pytest.mark.parametrize(
     ("bad", "pointer", "code"),
     [
-        ({"count_in": -1}, "/records/1/count_in", "schema"),
+        ({"count_in": -1}, "/records/1/count_in", "out_of_range"),
         ({"count_in": "many"}, "/records/1/count_in", "schema"),
         ({"mood": "happy"}, "/records/1", "schema"),
         ({"sensor": "nowhere"}, "/records/1/sensor", "unknown_sensor"),
         ({"observed_to": "2026-01-05T09:00:00Z"}, "/records/1/observed_to", "invalid"),
         (
             {"observed_from": "2030-01-01T00:00:00Z", "observed_to": "2030-01-01T00:05:00Z"},
-            "/records/1/observed_to",
-            "invalid",
+            "/records/1/observed_from",
+            "out_of_range",
         ),
         (
             {"observed_from": "2019-01-01T00:00:00Z", "observed_to": "2019-01-01T00:05:00Z"},
@@ -114,7 +114,11 @@ def test_resending_changes_nothing_and_a_correction_replaces_exactly(owner_clien
             "sensor_not_installed",
         ),
         ({"observed_from": "not a time"}, "/records/1/observed_from", "schema"),
-        ({"observed_from": "2026-01-05T10:00:00Z"}, "/records/1", "duplicate"),
+        (
+            {"observed_from": "2026-01-05T10:00:00Z", "observed_to": "2026-01-05T10:05:00Z"},
+            "/records/1",
+            "duplicate",
+        ),
     ],
 )
 def test_a_bad_record_stores_nothing_and_is_named(owner_client, dataset, bad, pointer, code):

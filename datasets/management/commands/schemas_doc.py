@@ -1,10 +1,12 @@
 """`manage.py schemas_doc`: write docs/schemas.md from the schema registry."""
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils.dateparse import parse_duration
 
 from datasets import registry
 
@@ -19,9 +21,48 @@ and its time as an interval (`observed_from`, `observed_to`: start inclusive, en
 instant (`observed_at`), always with a UTC offset. It is stored once per dataset, sensor and start:
 sending it again changes nothing, sending changed values replaces it.
 
+## Bounds
+
+Every record is held to plausible bounds, whatever the format it came in (JSON, NDJSON, CSV, FIWARE);
+a record outside them is refused with `422` and a pointer to the field (codes in
+[errors.md](errors.md#ingest-limits)):
+
+- **times** lie in the platform window: from 1990-01-01 (UTC; the setting `DJANGO_RECORDS_EARLIEST`)
+  to five minutes from now (`out_of_range`);
+- **intervals** end after they start, and last at most the schema's **period** (its
+  `quality.update_frequency`) for sensor data (`interval_too_long`): a record then lies within one
+  period, so the hourly rollup holds what happened in that hour and completeness can be counted. A
+  planned event lasts at most 366 days;
+- **counts** lie between 0 and the `maximum` every count measure states (10^12, the same bound a
+  database check holds the typed columns to) (`out_of_range`). A missing value is no record, never `-1`.
+
+## Completeness
+
+The hourly rollup counts the `records` of each sensor and hour. A sensor that misses none sends
+**expected records per hour** = 1 hour / period (12 for a five-minute schema, 1 for an hourly one;
+`expected_records_per_hour` of a schema version). The counts endpoint
+(`/api/v1/aggregates/counts/`) gives each cell its `expected_records` and its `completeness`
+(records / expected; per area, expected counts the area's sensors that sent anything in the bucket):
+an hour with no cell holds no data, a cell with counts of 0 and completeness 1 is a counted zero, and
+one with completeness below 1 is a partial hour.
+
 | schema | version | time | measures |
 | --- | --- | --- | --- |
 """
+
+
+def _bounds(document: dict) -> str:
+    period = parse_duration(document["quality"]["update_frequency"])
+    if document["time_semantics"] != "interval":
+        interval = "an instant"
+    elif document["subject"] == "event":
+        interval = "an interval of at most 366 days"
+    else:
+        interval = f"an interval of at most {document['quality']['update_frequency']}"
+    expected = ""
+    if document["subject"] == "sensor":
+        expected = f" Expected records per hour and sensor: {timedelta(hours=1) / period:g}."
+    return f"Bounds: each record is {interval}.{expected}"
 
 
 def render(documents: list[dict]) -> str:
@@ -34,6 +75,7 @@ def render(documents: list[dict]) -> str:
         required = set(d["record_schema"].get("required", []))
         lines += ["", f"## {d['code']}", "", f"**{d['title']}**, version {d['version']}. {d['description']}", ""]
         lines += [f"Time: {d['time_semantics']}. Subject: {d['subject']}. Privacy class: {d['privacy_class']}.", ""]
+        lines += [_bounds(d), ""]
         lines += ["| measure | unit | aggregation | description |", "| --- | --- | --- | --- |"]
         lines += [f"| `{m['name']}` | {m['unit']} | {m['aggregation']} | {m['description']} |" for m in d["measures"]]
         lines += ["", "| field | type | required | notes |", "| --- | --- | --- | --- |"]
