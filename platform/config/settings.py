@@ -1,4 +1,4 @@
-"""Django settings for the Crowd Data Platform, read only from the environment (see .env.example)."""
+"""Django settings for the Crowd Data Platform, read from the environment (see .env.example, docs/deployment.md)."""
 
 import os
 from datetime import timedelta
@@ -102,6 +102,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz and /readyz answer before host checks, TLS redirect, sessions and throttling (api.health).
+    "api.health.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "api.middleware.NulCharacterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -196,7 +198,9 @@ STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # collectstatic fills it; WhiteNoise wants it to exist
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Hashed names (long cache lifetimes) and compressed copies, written by `collectstatic` (scripts/serve) and
+    # served by WhiteNoise with DEBUG off. The test suite, which never collects, uses the plain storage.
+    "staticfiles": {"BACKEND": "config.storage.StaticFilesStorage"},
 }
 
 # Security: secure by default whenever DEBUG is off; each can be relaxed through the environment
