@@ -13,8 +13,14 @@ from django.core.checks.security.base import (
 )
 from django.core.exceptions import ImproperlyConfigured
 
+from config import envfile
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PLATFORM_DIR = PROJECT_DIR / "platform"
+
+# A developer's `.env` (written by scripts/run) fills in what the environment does not set; production sets
+# real environment variables (see docs/deployment.md).
+ENV_FILE_VALUES = envfile.load(PROJECT_DIR)
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -70,7 +76,8 @@ if not DEBUG and (problem := secret_key_problem(SECRET_KEY)):
     raise ImproperlyConfigured(
         f"DJANGO_SECRET_KEY {problem}. Production (DJANGO_DEBUG off) refuses to start without a real secret "
         "key: set DJANGO_SECRET_KEY to the output of "
-        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`, or DJANGO_DEBUG=true for local development."
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`. On a developer's machine, run scripts/run "
+        "once: it writes a .env (DJANGO_DEBUG=true, a generated key) that every manage.py command reads."
     )
 if not SECRET_KEY:
     SECRET_KEY = "development-only-key-never-used-with-debug-off-" + "x" * 20  # noqa: S105
