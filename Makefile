@@ -19,8 +19,10 @@ format: ## format the code with ruff
 schema: ## regenerate docs/openapi.yaml
 	scripts/bootstrap && DJANGO_DEBUG=true .venv/bin/python manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
 
-lock: ## re-resolve requirements.lock from pyproject.toml
-	scripts/bootstrap && .venv/bin/python -m pip install -q uv && .venv/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+lock: ## re-resolve requirements-dev.lock (runtime + dev) and requirements.lock (runtime, same pins) from pyproject.toml
+	UV=$$(command -v uv || { scripts/bootstrap >&2 && .venv/bin/python -m pip install -q uv >&2 && echo .venv/bin/uv; }) && \
+	$$UV pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements-dev.lock && \
+	$$UV pip compile pyproject.toml --generate-hashes --python-version 3.11 -c requirements-dev.lock -o requirements.lock
 
 ci: ## what CI runs
 	.ci/run

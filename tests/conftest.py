@@ -17,6 +17,21 @@ def _plain_http():
     settings.SECURE_SSL_REDIRECT = False
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_uncollected():
+    # Production serves static files by their hashed names from the manifest `collectstatic` writes
+    # (scripts/serve; tests/deploy checks it). The suite never collects: plain names, found by the finders.
+    from django.conf import settings
+    from django.test import override_settings
+
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_throttles():
     cache.clear()

@@ -12,7 +12,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 
 def manage(*args, **env):
-    base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    # DJANGO_ENV_FILE="": not a developer's .env either; only what the test sets.
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")} | {"DJANGO_ENV_FILE": ""}
     return subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", *args],
         cwd=PROJECT,

@@ -1,4 +1,4 @@
-"""Django settings for the Crowd Data Platform, read only from the environment (see .env.example)."""
+"""Django settings for the Crowd Data Platform, read from the environment (see .env.example, docs/deployment.md)."""
 
 import os
 from datetime import timedelta
@@ -13,8 +13,14 @@ from django.core.checks.security.base import (
 )
 from django.core.exceptions import ImproperlyConfigured
 
+from config import envfile
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PLATFORM_DIR = PROJECT_DIR / "platform"
+
+# A developer's `.env` (written by scripts/run) fills in what the environment does not set; production sets
+# real environment variables (see docs/deployment.md).
+ENV_FILE_VALUES = envfile.load(PROJECT_DIR)
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -70,7 +76,8 @@ if not DEBUG and (problem := secret_key_problem(SECRET_KEY)):
     raise ImproperlyConfigured(
         f"DJANGO_SECRET_KEY {problem}. Production (DJANGO_DEBUG off) refuses to start without a real secret "
         "key: set DJANGO_SECRET_KEY to the output of "
-        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`, or DJANGO_DEBUG=true for local development."
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`. On a developer's machine, run scripts/run "
+        "once: it writes a .env (DJANGO_DEBUG=true, a generated key) that every manage.py command reads."
     )
 if not SECRET_KEY:
     SECRET_KEY = "development-only-key-never-used-with-debug-off-" + "x" * 20  # noqa: S105
@@ -102,6 +109,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz and /readyz answer before host checks, TLS redirect, sessions and throttling (api.health).
+    "api.health.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "api.middleware.NulCharacterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -196,7 +205,9 @@ STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # collectstatic fills it; WhiteNoise wants it to exist
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Hashed names (long cache lifetimes) and compressed copies, written by `collectstatic` (scripts/serve) and
+    # served by WhiteNoise with DEBUG off. The test suite, which never collects, uses the plain storage.
+    "staticfiles": {"BACKEND": "config.storage.StaticFilesStorage"},
 }
 
 # Security: secure by default whenever DEBUG is off; each can be relaxed through the environment

@@ -1,0 +1,63 @@
+"""Health probes for a process manager or load balancer: `/healthz` (liveness) and `/readyz` (readiness).
+
+They are answered by a middleware at the top of the stack, before anything a probe could trip over:
+no host check (an orchestrator probes the pod by its address, not by the site's name), no TLS redirect
+(probes speak plain HTTP to the app server), no authentication, throttling, session, CSP or access log.
+Neither is part of the API (not in the OpenAPI document; described in docs/deployment.md), and the
+gunicorn configuration leaves them out of its access log.
+
+- `/healthz`: 200 while the process answers. It touches no database, so a database outage does not make
+  the orchestrator restart every app server.
+- `/readyz`: 200 when the default database answers a query, else 503 problem+json `database_unavailable`
+  with `Retry-After`: take the instance out of the load balancer until it is back.
+"""
+
+from django.db import DatabaseError, connections
+from django.http import JsonResponse
+
+from api.problems import CONTENT_TYPE, DATABASE_RETRY_AFTER, problem
+
+LIVENESS_PATH = "/healthz"
+READINESS_PATH = "/readyz"
+PROBE_PATHS = frozenset({LIVENESS_PATH, READINESS_PATH})
+
+
+def database_ready() -> bool:
+    try:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        # A connection that failed is unusable: drop it, so that the next probe connects afresh.
+        connections["default"].close()
+        return False
+    return True
+
+
+def probe_response(path: str, method: str) -> JsonResponse:
+    headers = {"Cache-Control": "no-store"}
+    if method not in {"GET", "HEAD"}:
+        body = problem(status_code=405, code="method_not_allowed", detail="Probes answer GET and HEAD.", instance=path)
+        return JsonResponse(body, status=405, content_type=CONTENT_TYPE, headers={**headers, "Allow": "GET, HEAD"})
+    if path == READINESS_PATH and not database_ready():
+        body = problem(
+            status_code=503,
+            code="database_unavailable",
+            detail="The database does not answer; this instance is not ready.",
+            instance=path,
+        )
+        headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return JsonResponse(body, status=503, content_type=CONTENT_TYPE, headers=headers)
+    return JsonResponse({"status": "ok"}, headers=headers)
+
+
+class HealthProbeMiddleware:
+    """Answers /healthz and /readyz before any other middleware runs (first in settings.MIDDLEWARE)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info in PROBE_PATHS:
+            return probe_response(request.path_info, request.method)
+        return self.get_response(request)
