@@ -1,5 +1,7 @@
 """Filters for sensor types, sensors and areas."""
 
+from datetime import UTC, datetime, time, timedelta
+
 import django_filters
 from django import forms
 from drf_spectacular.types import OpenApiTypes
@@ -58,8 +60,13 @@ class SensorFilterSet(FilterSet):
     bbox = BBoxFilter(selector=selectors.in_bbox, label="min_lon,min_lat,max_lon,max_lat")
     active_at = MomentFilter(method="filter_active_at", label="active at this time")
     name = django_filters.CharFilter(lookup_expr="icontains")
-    installed_after = django_filters.DateFilter(field_name="installed_at", lookup_expr="gte")
-    installed_before = django_filters.DateFilter(field_name="installed_at", lookup_expr="lte")
+    # Days in UTC, as a date alone means everywhere else (sensors/service_life.py): both ends inclusive.
+    installed_after = django_filters.DateFilter(
+        method="filter_installed_after", label="installed on or after (UTC day)"
+    )
+    installed_before = django_filters.DateFilter(
+        method="filter_installed_before", label="installed on or before (UTC day)"
+    )
 
     class Meta:
         model = Sensor
@@ -70,6 +77,12 @@ class SensorFilterSet(FilterSet):
 
     def filter_active_at(self, queryset, name, value):
         return selectors.active_at(queryset, value)
+
+    def filter_installed_after(self, queryset, name, value):
+        return queryset.filter(installed_at__gte=datetime.combine(value, time.min, UTC))
+
+    def filter_installed_before(self, queryset, name, value):
+        return queryset.filter(installed_at__lt=datetime.combine(value + timedelta(days=1), time.min, UTC))
 
 
 class AreaFilterSet(FilterSet):

@@ -1,7 +1,7 @@
 """Django settings for the Crowd Data Platform, read from the environment (see .env.example, docs/deployment.md)."""
 
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -274,7 +274,10 @@ PURPOSE_DEFAULT_K = max(PURPOSE_MIN_K, env_int("DJANGO_PURPOSE_DEFAULT_K", 10))
 ACCESS_LOG_CHAINS = max(1, env_int("DJANGO_ACCESS_LOG_CHAINS", 8))
 
 # Records are plausible only between this day (UTC) and five minutes from now (docs/errors.md, out_of_range).
-RECORDS_EARLIEST = os.environ.get("DJANGO_RECORDS_EARLIEST", "1990-01-01")
+try:
+    RECORDS_EARLIEST = date.fromisoformat(os.environ.get("DJANGO_RECORDS_EARLIEST", "1990-01-01")).isoformat()
+except ValueError:
+    raise ImproperlyConfigured("DJANGO_RECORDS_EARLIEST must be a day, YYYY-MM-DD (e.g. 1990-01-01).") from None
 
 REQUEST_BODY_MAX_BYTES = env_int("DJANGO_REQUEST_BODY_MAX_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES

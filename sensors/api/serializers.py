@@ -137,7 +137,9 @@ class ServiceLifeFieldsMixin(serializers.Serializer):
         "nothing. Its data is accepted from then on, while it is in service.",
     )
     removed_at = serializers.DateTimeField(
-        read_only=True, help_text="When it was removed (POST .../remove/); data from then on is refused."
+        read_only=True,
+        allow_null=True,
+        help_text="When it was removed (POST .../remove/); data from then on is refused.",
     )
     suspensions = SuspensionSerializer(many=True, read_only=True, help_text="Times it was out of service.")
     active_until = serializers.SerializerMethodField(
@@ -447,7 +449,6 @@ class PublicSensorSerializer(ServiceLifeFieldsMixin, serializers.ModelSerializer
             "active_until",
             "active_periods",
         ]
-        read_only_fields = fields
         list_serializer_class = PublicSensorListSerializer
 
     def get_purposes(self, sensor) -> list[dict]:

@@ -439,7 +439,7 @@ def test_counts_of_things_other_than_persons_are_not_suppressed(world, city_clie
 
     dataset = make_dataset(world["city"], code="sound-anomaly", sensors=[world["gate"]])
     dataset.collection_purposes.set([world["safety"]])
-    record = {"sensor": "gate-1", "observed_from": "2026-01-05T10:00:00Z", "observed_to": "2026-01-05T10:05:00Z",
+    record = {"sensor": "gate-1", "observed_from": "2026-01-05T10:00:00Z", "observed_to": "2026-01-05T10:01:00Z",
               "level_laeq_db": 61.5, "level_max_db": 80.0, "anomaly_count": 2}  # fmt: skip
     dataset_services.records_ingest(
         caller=as_role(world["city"], Role.INTEGRATOR),

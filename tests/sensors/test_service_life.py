@@ -115,3 +115,17 @@ def test_the_database_and_the_python_definitions_agree(register, steward_client)
         assert in_db == life.in_service(moment), moment
         answers.append(in_db)
     assert True in answers and False in answers
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_installation_filters_take_whole_utc_days(register, steward_client):
+    # installed_at became a moment: a day filter covers the whole UTC day, both ends inclusive (no naive moments).
+    late = register(installed_at="2019-09-25T23:30:00Z")
+    for query, expected in (
+        ("installed_after=2019-09-25", True),
+        ("installed_after=2019-09-26", False),
+        ("installed_before=2019-09-25", True),
+        ("installed_before=2019-09-24", False),
+    ):
+        ids = {row["id"] for row in steward_client.get(f"{SENSORS}?{query}&format=json").json()["results"]}
+        assert (late["id"] in ids) is expected, query
