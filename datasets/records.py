@@ -138,10 +138,15 @@ def parse_json(body: bytes) -> list[tuple[int | None, object]]:
     document = json_document(body)
     if not isinstance(document, dict) or not isinstance(document.get("records"), list):
         raise BodyError(
-            'The body must be an object with a list of records: {"records": [...]}.', status=422, code="invalid"
+            'The body must be an object with a list of records: {"records": [...]}.',
+            status=422,
+            code="invalid",
+            pointer="/records" if isinstance(document, dict) else "",
         )
     if not document["records"]:
-        raise no_records("The list of records is empty.")
+        empty = no_records("The list of records is empty.")
+        empty.pointer = "/records"
+        raise empty
     check_count(len(document["records"]))
     for index, record in enumerate(document["records"]):
         _check_is_object(record, pointer=f"/records/{index}")
@@ -311,11 +316,10 @@ def _schema_problem(error, index: int, line: int | None, counts: set[str]) -> Pr
         return Problem(index, path or None, error.message, code="schema", line=line)
     detail = error.message
     if path in counts:
-        # An export's missing-value marker (-1) is not a count: say what to send instead.
-        detail = (
-            f"A count lies between 0 and {MAX_COUNT}; {error.instance} does not. A missing value is no record "
-            "(leave the interval out), never a negative count."
-        )
+        detail = f"A count lies between 0 and {MAX_COUNT}; {error.instance} does not."
+        if isinstance(error.instance, int | float) and error.instance < 0:
+            # An export's missing-value marker (-1) is not a count: say what to send instead.
+            detail += " A missing value is no record (leave the interval out), never a negative count."
     return Problem(index, path or None, detail, code="out_of_range", line=line)
 
 

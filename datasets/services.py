@@ -25,11 +25,12 @@ class BodyProblem(APIException):
     def __init__(self, error: records.BodyError):
         super().__init__(str(error), error.code)
         self.status_code = error.status
-        if error.line is not None or error.pointer is not None:
-            problem = {"pointer": error.pointer or "", "detail": str(error), "code": error.code}
-            if error.line is not None:
-                problem["line"] = error.line
-            self.problem_extra = {"errors": [problem]}
+        # Every refusal points somewhere: the field, or "" (RFC 6901: the whole body) when the body as a whole is
+        # unreadable (not JSON, not UTF-8, empty).
+        problem = {"pointer": error.pointer or "", "detail": str(error), "code": error.code}
+        if error.line is not None:
+            problem["line"] = error.line
+        self.problem_extra = {"errors": [problem]}
 
 
 def _check_sensors(owner: Organisation, sensors, schema_version: SchemaVersion) -> None:

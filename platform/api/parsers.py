@@ -94,7 +94,10 @@ def _pointer(node, prefix: str) -> str:
 
 def loads(body: bytes | str, *, prefix: str = "", line: int | None = None):
     """Parse JSON strictly (UTF-8, no NaN, no lone surrogates, integers of 64 bits) and check it: raises
-    orjson.JSONDecodeError for text that is not JSON, BodyRefused for JSON no endpoint can use."""
+    orjson.JSONDecodeError for text that is not JSON, BodyRefused for JSON no endpoint can use. A leading
+    UTF-8 byte order mark is ignored (RFC 8259 allows it; CSV bodies with one are read too)."""
+    if body[:3] == b"\xef\xbb\xbf" or body[:1] == "\ufeff":
+        body = body[3:] if isinstance(body, bytes) else body[1:]
     document = orjson.loads(body)
     if isinstance(document, dict | list):
         escape = b"\\u0000" if isinstance(body, bytes) else "\\u0000"
@@ -118,9 +121,13 @@ def csv_rows(text: str):
     check_text(text)
     reader = csv.DictReader(io.StringIO(text), restval="")
     try:
-        reader.fieldnames  # noqa: B018 - reads the header row, where the first csv error may be
+        header = reader.fieldnames or []  # reads the header row, where the first csv error may be
     except csv.Error as error:
         raise _csv_error(error, reader.line_num + 1) from None
+    twice = sorted({name for name in header if header.count(name) > 1})
+    if twice:  # DictReader would keep the last cell of each: which one the sender meant is unknowable
+        names = ", ".join(repr(name) for name in twice)
+        raise BodyRefused(f"The header names {names} more than once.", code="parse_error", pointer="", line=1)
 
     def rows():
         while True:

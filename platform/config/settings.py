@@ -174,12 +174,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Throttling counts live in the cache. The production entry point (scripts/serve, several gunicorn workers)
+# shares them through a database table it creates; one process (runserver, tests) keeps them in memory.
+SERVED_BY_ENTRY_POINT = os.environ.get("DJANGO_ENTRY_POINT", "") == "serve"
 CACHES = {
     "default": {
-        # Throttling counts live here; point DJANGO_CACHE_LOCATION at a shared cache (e.g. a
-        # database cache table) when running several app-server processes.
-        "BACKEND": os.environ.get("DJANGO_CACHE_BACKEND", "django.core.cache.backends.locmem.LocMemCache"),
-        "LOCATION": os.environ.get("DJANGO_CACHE_LOCATION", "crowd-data-platform"),
+        "BACKEND": os.environ.get(
+            "DJANGO_CACHE_BACKEND",
+            "django.core.cache.backends.db.DatabaseCache"
+            if SERVED_BY_ENTRY_POINT
+            else "django.core.cache.backends.locmem.LocMemCache",
+        ),
+        "LOCATION": os.environ.get(
+            "DJANGO_CACHE_LOCATION", "cdp_cache" if SERVED_BY_ENTRY_POINT else "crowd-data-platform"
+        ),
     }
 }
 

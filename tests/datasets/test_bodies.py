@@ -74,3 +74,37 @@ def test_a_missing_content_type_is_named(owner_client, dataset, path):
 def test_a_body_that_is_not_utf8_says_so(owner_client, dataset, path, content_type, body):
     response = owner_client.post(path.format(dataset.pk), body, content_type=content_type)
     assert "not UTF-8" in problem(response, 400, "not_utf8")["detail"]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "pointer"),
+    [
+        ("application/json", b"", ""),
+        ("application/json", b'{"records": []}', "/records"),
+        ("application/json", b'{"records": 5}', "/records"),
+        ("application/json", b"[1, 2]", ""),
+        ("application/json", b'{"records": [', ""),
+        ("application/json", b"\xff\xfe{}", ""),
+        ("text/csv", b"", ""),
+    ],
+)
+def test_a_refused_body_points_at_what_is_wrong(owner_client, dataset, content_type, body, pointer):
+    # Review of issue 9: body-level refusals had no `errors` at all; "" points at the whole body (RFC 6901).
+    response = owner_client.post(RECORDS.format(dataset.pk), body, content_type=content_type)
+    assert response.status_code in (400, 422), response.content
+    assert [error["pointer"] for error in response.json()["errors"]] == [pointer]
+
+
+def test_a_json_body_with_a_byte_order_mark_is_read_like_csv(owner_client, dataset):
+    body = b"\xef\xbb\xbf" + orjson.dumps({"records": [count_record()]})
+    response = owner_client.post(RECORDS.format(dataset.pk), body, content_type="application/json")
+    assert response.status_code == 201, response.content
+
+
+def test_only_a_negative_count_is_told_that_a_missing_value_is_no_record(owner_client, dataset):
+    for count, hint in ((-1, True), (2**63 - 1, False)):
+        response = owner_client.post(
+            RECORDS.format(dataset.pk), {"records": [count_record(count_in=count)]}, format="json"
+        )
+        assert response.status_code == 422, response.content
+        assert ("never a negative count" in response.json()["errors"][0]["detail"]) is hint, count
