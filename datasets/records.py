@@ -109,8 +109,8 @@ def check_count(n: int) -> None:
 
 
 def no_records(detail: str = "The body holds no records.") -> BodyError:
-    """One answer for every empty batch, whatever its format: 400 `no_records`, and no batch logged."""
-    return BodyError(f"{detail} Send at least one record.", status=400, code="no_records")
+    """One answer for every empty batch, whatever its format: 422 `no_records`, and no batch logged."""
+    return BodyError(f"{detail} Send at least one record.", status=422, code="no_records")
 
 
 def check_not_empty(body: bytes) -> None:

@@ -85,7 +85,7 @@ def ingest_partial(request) -> bool:
     return query_parameters(request, IngestQuerySerializer)["partial"]
 
 
-# A header row, then at least one row with a value (a header alone is refused: 400 no_records).
+# A header row, then at least one row with a value (a header alone is refused: 422 no_records).
 CSV_RECORDS = {
     "type": "string",
     "pattern": r'^[^\n]*\n[\s\S]*[^,\s"][\s\S]*$',

@@ -51,9 +51,9 @@ def send_csv(city, key_client, body):
         "sensor,observed_from,observed_to,count_in,count_out\r\n,,,,\r\n",
     ],
 )
-def test_a_csv_with_a_header_only_is_refused_with_400(city, key_client, body):
+def test_a_csv_with_a_header_only_is_refused_with_422(city, key_client, body):
     dataset, response = send_csv(city, key_client, body)
-    assert response.status_code == 400, response.content
+    assert response.status_code == 422, response.content
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == "no_records"
     assert not IngestBatch.objects.filter(dataset=dataset).exists()

@@ -1,5 +1,5 @@
 """What an ingest endpoint answers to a body it cannot use, the same in every format (issue 9): an empty
-batch is 400 `no_records` and logs no batch; a missing Content-Type and a body that is not UTF-8 say so."""
+batch is 422 `no_records` and logs no batch; a missing Content-Type and a body that is not UTF-8 say so."""
 
 import orjson
 import pytest
@@ -33,7 +33,7 @@ def problem(response, status, code):
 @pytest.mark.parametrize(("content_type", "body"), EMPTY)
 def test_an_empty_batch_is_one_answer_in_every_format(owner_client, dataset, content_type, body):
     response = owner_client.post(RECORDS.format(dataset.pk), body, content_type=content_type)
-    assert "Send at least one record." in problem(response, 400, "no_records")["detail"]
+    assert "Send at least one record." in problem(response, 422, "no_records")["detail"]
     assert not IngestBatch.objects.exists() and not Record.objects.unguarded("integrity").exists()
 
 
@@ -41,7 +41,7 @@ def test_an_empty_batch_is_one_answer_in_every_format(owner_client, dataset, con
 def test_an_empty_fiware_batch_is_the_same_answer(owner_client, city, body):
     flows = make_dataset(city, code="crowd-flow", sensors=[make_sensor(city, city, "flow-1")])
     response = owner_client.post(RECORDS.format(flows.pk) + "fiware/", body, content_type="application/json")
-    problem(response, 400, "no_records")
+    problem(response, 422, "no_records")
     assert not IngestBatch.objects.exists()
 
 
