@@ -12,6 +12,7 @@ from functools import lru_cache
 import jsonschema_rs
 import orjson
 from django.conf import settings
+from django.db import connection
 
 from api.moments import in_utc
 from api.parsers import csv_rows, loads
@@ -323,6 +324,20 @@ def _schema_problem(error, index: int, line: int | None, counts: set[str]) -> Pr
     return Problem(index, path or None, detail, code="out_of_range", line=line)
 
 
+def _locked_for_share(rows) -> list[tuple]:
+    """The rows of a values_list queryset, locked FOR SHARE until the transaction ends (PostgreSQL; the same
+    one query). The ingest checks its records against the service lives it reads here: a change of a life
+    (sensors.services, which takes the sensor FOR UPDATE) waits until the batch is stored, and then counts
+    what it stored in `records_outside_service`; a batch that reads during such a change waits for it and
+    sees the new life. Batches share the lock, so they still run side by side. Django has no FOR SHARE."""
+    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        return list(rows)
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} FOR SHARE", params)
+        return cursor.fetchall()
+
+
 class SensorDirectory:
     """The sensors that feed a dataset, by id and by the operator's reference, with their service lives
     (four flat queries). A sensor feeds its datasets whatever its status today: its records are checked
@@ -332,12 +347,15 @@ class SensorDirectory:
     those operators: another operator's sensor is unknown to it, exactly like one that does not exist."""
 
     def __init__(self, dataset: Dataset, operator_ids: set[int] | None = None):
-        feeding = Sensor.objects.filter(datasets=dataset)
+        # pk__in rather than a join: the lock below then takes the sensors' rows only.
+        feeding = Sensor.objects.filter(pk__in=Dataset.sensors.through.objects.filter(dataset=dataset).values("sensor"))
         if operator_ids is not None:
             feeding = feeding.filter(operator_id__in=operator_ids)
-        feeding = feeding.values_list("pk", "reference", "operator_id", "status", "installed_at", "removed_at")
+        feeding = feeding.order_by("pk").values_list(
+            "pk", "reference", "operator_id", "status", "installed_at", "removed_at"
+        )
         self.whose = "" if operator_ids is None else " you operate"
-        self.by_id = {row[0]: row for row in feeding}
+        self.by_id = {row[0]: row for row in _locked_for_share(feeding)}
         self.by_reference: dict[str, tuple | None] = {}
         for row in self.by_id.values():
             # None marks a reference that two operators use: such records must name sensor_id.

@@ -42,6 +42,9 @@ UNGUARDED_REASONS = frozenset(
         "retention",  # deleting expired records
         "coverage",  # catalogue metadata: first and last observation, whether a dataset holds records
         "integrity",  # checks of stored state (verify commands, tests), never returned to a caller
+        # how many records of a sensor lie outside its service life, first and last moment: a count for its
+        # controller about its own sensor after it changed the life (sensors.selectors), no record's value
+        "service_life",
     }
 )
 

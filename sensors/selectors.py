@@ -2,11 +2,12 @@
 
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 
 from accounts.selectors import Caller
-from sensors.models import Area, Sensor, SensorStatus, Visibility
-from sensors.service_life import in_service_q
+from datasets.models import Dataset, Record
+from sensors.models import Area, Sensor, SensorEvent, SensorStatus, Visibility
+from sensors.service_life import ServiceLife, in_service_q
 
 # Statuses of a sensor its controller confirmed: it has a service life, and stays in the register (a
 # suspended or removed sensor is shown as such, with its history: its data may still be used).
@@ -109,3 +110,36 @@ def sensors_controlled_or_operated(*, caller: Caller) -> QuerySet[Sensor]:
     """The sensors of the caller's organisations: those a dataset may be fed by."""
     mine = caller.organisation_ids
     return Sensor.objects.filter(Q(controller_id__in=mine) | Q(operator_id__in=mine))
+
+
+# A sensor's own records, counted for its controller ----------------------------------------------
+
+
+def records_outside_service(*, sensor: Sensor) -> dict:
+    """How many stored records of `sensor` lie outside its service life (in any dataset), the first and the
+    last moment: what a change of the life tells its controller, since the records are kept (data is
+    evidence, docs/adr/0006-sensor-service-life.md).
+
+    Not a data read, so not through the purpose guard: a count and two moments about the controller's own
+    sensor, no value of any record, given to the sensor's controller only (sensors.services). Hence the
+    escape hatch, with its own reason."""
+    life = ServiceLife.of(sensor)
+    # Only datasets of its controller or operator can hold its records (datasets.services._check_sensors);
+    # naming them lets the records' natural-key index (dataset, sensor, observed_from) find the rows.
+    datasets = Dataset.objects.filter(owner_id__in=[sensor.controller_id, sensor.operator_id]).values("pk")
+    return (
+        Record.objects.unguarded("service_life")
+        .filter(dataset_id__in=datasets, sensor_id=sensor.pk)
+        .filter(life.outside_q("observed_from"))
+        .aggregate(count=Count("pk"), first=Min("observed_from"), last=Max("observed_from"))
+    )
+
+
+def sensor_history(*, sensor: Sensor, caller: Caller) -> list[SensorEvent]:
+    """The sensor's history as the caller may read it: what a service-life change left outside the life
+    (`records_outside_service`) only for members of its controller; the operator learns nothing new."""
+    events = list(sensor.events.select_related("actor_user", "actor_organisation"))
+    if sensor.controller_id not in caller.organisation_ids:
+        for event in events:
+            event.changes.pop("records_outside_service", None)
+    return events

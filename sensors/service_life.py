@@ -6,8 +6,9 @@ bounds nothing), is not removed at `t`, is not suspended at `t`, and, if it runs
 (exclusive), so a record at exactly the removal moment, or at the end of an active period, is refused.
 
 `in_service_q` is the database form (selectors, the register); `ServiceLife.refusal` the Python form with
-the reason (the ingest, which loads the lives of a dataset's sensors once per batch). tests/sensors checks
-that the two agree.
+the reason (the ingest, which loads the lives of a dataset's sensors once per batch); `ServiceLife.outside_q`
+the form for one sensor's stored records (what a service-life change leaves outside it). tests/sensors
+checks that the three agree.
 """
 
 from dataclasses import dataclass, field
@@ -96,6 +97,25 @@ class ServiceLife:
 
     def in_service(self, moment: datetime) -> bool:
         return self.refusal(moment) is None
+
+    def outside_q(self, field: str) -> Q:
+        """The moments in `field` at which this sensor was not in service (`refusal` as a filter)."""
+        if self.status == SensorStatus.PROPOSED:
+            return Q()
+        outside = Q(pk__in=[])
+        if self.installed_at is not None:
+            outside |= Q(**{f"{field}__lt": self.installed_at})
+        if self.removed_at is not None:
+            outside |= Q(**{f"{field}__gte": self.removed_at})
+        for starts_at, ends_at in self.suspensions:
+            within = Q(**{f"{field}__gte": starts_at})
+            outside |= within if ends_at is None else within & Q(**{f"{field}__lt": ends_at})
+        if self.periods:
+            in_a_period = Q(pk__in=[])
+            for starts_at, ends_at in self.periods:
+                in_a_period |= Q(**{f"{field}__gte": starts_at, f"{field}__lt": ends_at})
+            outside |= ~in_a_period
+        return outside
 
 
 def check_life(

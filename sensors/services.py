@@ -14,6 +14,7 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 from accounts.models import Organisation, OrganisationKind, Role
 from accounts.selectors import Caller
 from api.problems import Conflict, Forbidden, NotOffered
+from sensors import selectors
 from sensors.geometry import GeometryError, check_point, polygon_facts
 from sensors.models import ActivePeriod, Area, Measure, Sensor, SensorEvent, SensorStatus, Suspension, Visibility
 from sensors.service_life import check_life, status_of
@@ -85,6 +86,23 @@ def _record(sensor: Sensor, action: str, caller: Caller | None, *, acting_for=No
         changes=changes or {},
         note=note,
     )
+
+
+def _outside_service(sensor: Sensor) -> dict | None:
+    """The sensor's stored records outside its service life, as JSON for its history (None: none)."""
+    found = selectors.records_outside_service(sensor=sensor)
+    return json.loads(json.dumps(found, cls=DjangoJSONEncoder)) if found["count"] else None
+
+
+def _tell_outside_service(sensor: Sensor, before: dict | None, changes: dict) -> None:
+    """After a change of the service life: the records it left outside (or brought back in) go into the
+    change's history entry, and onto the sensor for the controller's answer (`records_outside_service`).
+    They are kept: data is evidence; the controller decides (docs/guides/municipality.md, section 1)."""
+    found = selectors.records_outside_service(sensor=sensor)
+    after = json.loads(json.dumps(found, cls=DjangoJSONEncoder)) if found["count"] else None
+    if after != before:
+        changes["records_outside_service"] = [before, after]
+    sensor.records_outside_service = found
 
 
 def _require_role(caller: Caller, roles: Iterable[str], organisation: Organisation, code: str, detail: str) -> None:
@@ -216,12 +234,16 @@ def sensor_update(*, caller: Caller, sensor: Sensor, active_periods=None, **chan
     # Whom the caller acts for, decided before anything changes: its own organisation, never the other party.
     acting_for = sensor.controller if is_controller else sensor.operator
     before = _snapshot(sensor)
+    # installed_at and active_periods are part of the service life: the controller hears what they leave out.
+    outside_before = _outside_service(sensor) if is_controller else None
     for name, value in changes.items():
         setattr(sensor, name, value)
     _validate(sensor)
     _save(sensor)
     _set_periods(sensor, active_periods)
     diff = _diff(before, _snapshot(sensor))
+    if is_controller:
+        _tell_outside_service(sensor, outside_before, diff)
     if diff:
         _record(sensor, SensorEvent.Action.UPDATED, caller, acting_for=acting_for, changes=diff)
     return sensor
@@ -280,6 +302,7 @@ def sensor_transition(
     now = timezone.now()
     moment = now if at is None else at
     before = _snapshot(sensor)
+    outside_before = _outside_service(sensor)
     if action == SensorEvent.Action.CONFIRMED:
         sensor.confirmed_at = now
     else:
@@ -303,14 +326,9 @@ def sensor_transition(
     if action == SensorEvent.Action.REMOVED and sensor.confirmed_at is None:
         sensor.status = SensorStatus.REMOVED  # a proposal withdrawn: removed, never in service
     sensor.save(update_fields=["status", "confirmed_at", "removed_at", "updated_at"])
-    _record(
-        sensor,
-        action,
-        caller,
-        acting_for=sensor.controller,
-        changes=_diff(before, _snapshot(sensor)),
-        note=note[:300],
-    )
+    changes = _diff(before, _snapshot(sensor))
+    _tell_outside_service(sensor, outside_before, changes)
+    _record(sensor, action, caller, acting_for=sensor.controller, changes=changes, note=note[:300])
     return sensor
 
 
@@ -359,12 +377,14 @@ def sensor_service_life_set(
     if errors:
         raise _nested_errors(errors)
     before = _snapshot(sensor)
+    outside_before = _outside_service(sensor)
     sensor.suspensions.all().delete()
     Suspension.objects.bulk_create(Suspension(sensor=sensor, starts_at=a, ends_at=b) for a, b in pairs)
     sensor.installed_at, sensor.removed_at = installed_at, removed_at
     sensor.status = status_of(confirmed=True, removed_at=removed_at, suspensions=pairs)
     _save(sensor)
     diff = _diff(before, _snapshot(sensor))
+    _tell_outside_service(sensor, outside_before, diff)
     if diff:
         _record(sensor, SensorEvent.Action.UPDATED, caller, acting_for=sensor.controller, changes=diff, note=note)
     return sensor

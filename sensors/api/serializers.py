@@ -241,6 +241,28 @@ class SensorSerializer(ServiceLifeFieldsMixin, serializers.ModelSerializer):
         validators = []
 
 
+class RecordsOutsideServiceSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Stored records of the sensor outside its service life.")
+    first = serializers.DateTimeField(allow_null=True, help_text="The earliest of them (observed_from).")
+    last = serializers.DateTimeField(allow_null=True, help_text="The latest of them (observed_from).")
+
+
+RECORDS_OUTSIDE_SERVICE_HELP = (
+    "In the answer to a change by the sensor's controller only: how many stored records of the sensor (in any "
+    "dataset) now lie outside its service life, the first and the last. They are kept and still count: "
+    "correct the life, or have them corrected (docs/guides/municipality.md). Also in the change's history."
+)
+
+
+class SensorChangeSerializer(SensorSerializer):
+    """A sensor as its controller gets it back from a change of its service life."""
+
+    records_outside_service = RecordsOutsideServiceSerializer(read_only=True, help_text=RECORDS_OUTSIDE_SERVICE_HELP)
+
+    class Meta(SensorSerializer.Meta):
+        fields = [*SensorSerializer.Meta.fields, "records_outside_service"]
+
+
 class SensorUpdateSerializer(SensorSerializer):
     """A change: `controller` and `operator` are fixed once registered (moving a sensor to another
     organisation is not offered); the same value is accepted, another is refused (400)."""
@@ -251,6 +273,12 @@ class SensorUpdateSerializer(SensorSerializer):
     operator = serializers.SlugRelatedField(
         slug_field="slug", read_only=True, help_text="Fixed once registered: moving a sensor is not offered."
     )
+    # Absent from an operator's answer (the attribute is set for the controller only): it would tell the
+    # operator about records in the controller's datasets.
+    records_outside_service = RecordsOutsideServiceSerializer(read_only=True, help_text=RECORDS_OUTSIDE_SERVICE_HELP)
+
+    class Meta(SensorSerializer.Meta):
+        fields = [*SensorSerializer.Meta.fields, "records_outside_service"]
 
     def to_internal_value(self, data):
         # Compared with the sensor's own, before anything is looked up: naming another organisation (or

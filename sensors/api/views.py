@@ -26,6 +26,7 @@ from sensors.api.serializers import (
     ImportResultSerializer,
     PublicSensorSerializer,
     RestrictedSummarySerializer,
+    SensorChangeSerializer,
     SensorEventSerializer,
     SensorSerializer,
     SensorServiceEventSerializer,
@@ -132,18 +133,21 @@ class SensorViewSet(
         sensor = services.sensor_transition(
             caller=caller_of(request), sensor=self.get_object(), action=action_name, **serializer.validated_data
         )
-        return Response(SensorSerializer(sensor).data)
+        return Response(SensorChangeSerializer(sensor).data)
 
     @extend_schema(
         summary="Confirm a proposed sensor (the controller's data steward)",
         request=SensorTransitionSerializer,
+        responses=SensorChangeSerializer,
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
         return self._transition(request, SensorEvent.Action.CONFIRMED, SensorTransitionSerializer)
 
     @extend_schema(
-        summary="Suspend an active sensor, now or at `at` (the controller)", request=SensorServiceEventSerializer
+        summary="Suspend an active sensor, now or at `at` (the controller)",
+        request=SensorServiceEventSerializer,
+        responses=SensorChangeSerializer,
     )
     @action(detail=True, methods=["post"])
     def suspend(self, request, pk=None):
@@ -152,6 +156,7 @@ class SensorViewSet(
     @extend_schema(
         summary="Resume a suspended sensor, or reinstate a removed one, now or at `at` (the controller)",
         request=SensorServiceEventSerializer,
+        responses=SensorChangeSerializer,
     )
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
@@ -160,6 +165,7 @@ class SensorViewSet(
     @extend_schema(
         summary="Record a sensor's removal, now or at `at` (the controller); it stays in the register as removed",
         request=SensorServiceEventSerializer,
+        responses=SensorChangeSerializer,
     )
     @action(detail=True, methods=["post"])
     def remove(self, request, pk=None):
@@ -168,7 +174,7 @@ class SensorViewSet(
     @extend_schema(
         summary="Correct a sensor's whole service life: installation, suspensions, removal (the controller)",
         request=ServiceLifeSerializer,
-        responses=SensorSerializer,
+        responses=SensorChangeSerializer,
     )
     @action(detail=True, methods=["put"], url_path="service-life")
     def service_life(self, request, pk=None):
@@ -177,12 +183,12 @@ class SensorViewSet(
         sensor = services.sensor_service_life_set(
             caller=caller_of(request), sensor=self.get_object(), **serializer.validated_data
         )
-        return Response(SensorSerializer(sensor).data)
+        return Response(SensorChangeSerializer(sensor).data)
 
     @extend_schema(summary="A sensor's history: who changed what, when", responses=SensorEventSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, renderer_classes=[JSONRenderer])
     def history(self, request, pk=None):
-        events = self.get_object().events.select_related("actor_user", "actor_organisation")
+        events = selectors.sensor_history(sensor=self.get_object(), caller=caller_of(request))
         return Response(SensorEventSerializer(events, many=True).data)
 
     @extend_schema(

@@ -115,3 +115,90 @@ def test_an_unknown_reference_is_still_answered_as_unknown(owner_client, city, r
             "unknown_sensor",
             f"No sensor with reference {reference!r} feeds this dataset.",
         )
+
+
+def _race(city, first: str):
+    """A batch of five-minute counts of sensor 14 from 2020-01-01, and its removal at 2020-01-01 by its
+    controller, in two transactions; `first` holds its transaction open while the other starts."""
+    import threading
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from accounts.selectors import caller_from
+    from datasets import records, storage
+    from sensors import services
+    from sensors.models import SensorEvent
+    from tests.factories import api_key_for
+
+    sensor = make_sensor(city, city, "14", installed_at=at("2019-09-25T00:00:00Z"), confirmed_at=timezone.now())
+    dataset = make_dataset(city, sensors=[sensor])
+    steward = caller_from(user=None, api_key=api_key_for(city, role=Role.DATA_STEWARD)[0])
+    items = [(None, hour(f"2020-01-0{day}T10:00:00Z")) for day in range(1, 6)]
+    holding, release, results, errors = threading.Event(), threading.Event(), {}, []
+
+    def ingest():
+        try:
+            with transaction.atomic():
+                prepared = records.prepare(dataset=dataset, items=items, now=timezone.now(), operator_ids=None)
+                if first == "ingest":
+                    holding.set()
+                    release.wait(10)
+                results["refused"] = len(prepared.rejected_indexes)
+                rows = [row for row in prepared.rows if row.index not in prepared.rejected_indexes]
+                storage.store(dataset_id=dataset.pk, rows=rows, batch_id=None)
+        except Exception as error:  # noqa: BLE001 (reported by the assertion below)
+            errors.append(error)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def remove():
+        try:
+            with transaction.atomic():
+                removed = services.sensor_transition(
+                    caller=steward, sensor=sensor, action=SensorEvent.Action.REMOVED, at=at("2020-01-01T00:00:00Z")
+                )
+                results["outside"] = removed.records_outside_service["count"]
+                if first == "removal":
+                    holding.set()
+                    release.wait(10)
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = {"ingest": threading.Thread(target=ingest), "removal": threading.Thread(target=remove)}
+    second = next(name for name in threads if name != first)
+    threads[first].start()
+    assert holding.wait(10)
+    threads[second].start()
+    threads[second].join(1.0)
+    results["second_waited"] = threads[second].is_alive()
+    release.set()
+    for thread in threads.values():
+        thread.join(10)
+    assert not errors, errors
+    results["stored"] = len(stored_starts())
+    return results
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_removal_during_a_batch_waits_for_it_and_names_what_it_stored(city):
+    """The ingest holds FOR SHARE locks on the sensors it resolved, service-life changes take FOR UPDATE:
+    a removal committed while a batch is being stored waits for it, and its answer counts those records."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    results = _race(city, first="ingest")
+    assert results == {"second_waited": True, "refused": 0, "stored": 5, "outside": 5}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_batch_during_a_removal_waits_for_it_and_refuses_what_lies_after_it(city):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    results = _race(city, first="removal")
+    assert results == {"second_waited": True, "outside": 0, "refused": 5, "stored": 0}

@@ -4,6 +4,7 @@ and one definition of "in service at t" (the database and the Python forms agree
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db.models import Value
 from django.utils import timezone
 
 from sensors.models import ActivePeriod, Sensor, SensorEvent, Suspension
@@ -113,6 +114,9 @@ def test_the_database_and_the_python_definitions_agree(register, steward_client)
     for moment in moments:
         in_db = Sensor.objects.filter(in_service_q(moment)).exists()
         assert in_db == life.in_service(moment), moment
+        # The form that finds a sensor's stored records outside its life (a moment column, here annotated).
+        outside = Sensor.objects.annotate(moment=Value(moment)).filter(life.outside_q("moment")).exists()
+        assert outside == (not in_db), moment
         answers.append(in_db)
     assert True in answers and False in answers
 
