@@ -33,6 +33,7 @@ def test_a_long_file_truncated_mid_row_is_reported_not_counted_as_missing():
     assert [r["count"] for r in records] == [10]
     assert sum(report.missing.values()) == 0, "a cut-off row is not an offline sensor"
     assert sum(report.rejected.values()) == 1, report.rejected
+    assert report.rejected == {"short_row": 1} and report.details["short_row"][0][0] == 3
 
 
 def test_a_wide_file_truncated_mid_row_is_reported_not_counted_as_missing():
@@ -40,6 +41,8 @@ def test_a_wide_file_truncated_mid_row_is_reported_not_counted_as_missing():
     assert [r["count"] for r in records] == [5, 6]
     assert sum(report.missing.values()) == 0, "a cut-off row is not an offline sensor"
     assert sum(report.rejected.values()) >= 1, report.rejected
+    # the whole row is refused (a cut row cannot be trusted): both of its sensor cells, at line 3
+    assert report.rejected == {"short_row": 2} and report.details["short_row"][0][0] == 3
 
 
 def test_an_unclosed_quote_does_not_swallow_the_following_rows_silently():
@@ -50,6 +53,8 @@ def test_an_unclosed_quote_does_not_swallow_the_following_rows_silently():
     )
     assert sum(report.missing.values()) == 0
     assert records or report.rejected, "the file's counts vanished as one 'empty' cell"
+    # lines 2 and 3 became one row: refused, reported from the line where the quote opens
+    assert report.rejected == {"unclosed_quote": 2} and report.details["unclosed_quote"][0][0] == 2
 
 
 @pytest.mark.django_db
