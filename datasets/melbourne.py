@@ -15,8 +15,15 @@ record and are counted per marker and sensor. A cell that is neither a marker no
 >= 0 is rejected with its line and column. Naive times are Melbourne's local time: an hour that does
 not exist (the spring-forward gap) is rejected, an hour that occurs twice (autumn) is read as the
 first (daylight) hour on its first occurrence and the second (standard) hour on its second.
+
+A broken row is refused whole, with its line, and none of its cells is counted as missing: fewer
+cells than the header (`short_row`: the file was cut off mid-row), more non-empty cells
+(`extra_cells`), a cell holding a line break (`unclosed_quote`: a quote that opens in one line and
+closes lines later made them one cell) or a row a strict csv reader cannot parse (`bad_csv`). A file
+that ends inside a quoted field (a strict reader's "unexpected end of data") raises CutOff.
 """
 
+import csv
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -43,6 +50,16 @@ OTHER_NAMES = "(other names)"
 
 class FormatError(ValueError):
     """The header is neither of the city's formats."""
+
+
+class CutOff(ValueError):
+    """The file ends inside a quoted field: it was cut off, or a quote is never closed."""
+
+    def __init__(self, line: int):
+        self.line = line
+        super().__init__(
+            f"the file ends inside a quoted field that opens in line {line}: it was cut off, or a quote is not closed"
+        )
 
 
 def _key(name: str) -> str:
@@ -78,6 +95,7 @@ class Report:
     missing: Counter = field(default_factory=Counter)  # marker -> cells
     missing_by_sensor: dict[str, Counter] = field(default_factory=dict)  # column or sensor -> marker -> cells
     rejected: Counter = field(default_factory=Counter)  # reason -> cells
+    occurrences: Counter = field(default_factory=Counter)  # reason -> cells or rows refused (one detail each)
     details: dict[str, list[tuple[int, str, str, str]]] = field(
         default_factory=dict
     )  # reason -> (line, column, value, why)
@@ -99,6 +117,7 @@ class Report:
 
     def reject(self, reason: str, line: int, column: str, value: str, why: str, cells: int = 1) -> None:
         self.rejected[reason] += cells
+        self.occurrences[reason] += 1
         kept = self.details.setdefault(reason, [])
         if len(kept) < DETAILS_KEPT:
             kept.append((line, column, value, why))
@@ -131,16 +150,36 @@ def records(rows: Iterable[list[str]], register: Register, report: Report) -> It
         raise FormatError("The file is empty: no header row.")
     report.format = detect(header)
     line_of = (lambda: rows.line_num) if hasattr(rows, "line_num") else None
-    numbered = _numbered(rows, line_of)
+    # A refused row counts as the cells it stands for: one per sensor column (wide) or one (long).
+    numbered = _numbered(rows, line_of, report, len(header) - 2 if report.format == "wide" else 1)
     if report.format == "wide":
         return _wide(header, numbered, register, report)
     return _long(header, numbered, register, report)
 
 
-def _numbered(rows: Iterator[list[str]], line_of) -> Iterator[tuple[int, list[str]]]:
+def _numbered(rows: Iterator[list[str]], line_of, report: Report, per_row: int) -> Iterator[tuple[int, list[str]]]:
+    """(line, row) for the rows that are whole CSV rows; the others are refused here, by line."""
     line = 1
-    for row in rows:
-        line = line_of() if line_of else line + 1
+    while True:
+        first = line + 1  # a row spans lines first to line (more than one if a quoted cell holds line breaks)
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as error:  # a strict reader: a stray quote, or the end of the file inside quotes
+            line = line_of() if line_of else first
+            report.lines = line
+            if "end of data" in str(error):
+                raise CutOff(first) from None
+            report.reject("bad_csv", first, "", "", f"not a CSV row ({error})", cells=per_row)
+            continue
+        line = line_of() if line_of else first
+        report.lines = line
+        if any("\n" in cell or "\r" in cell for cell in row):
+            report.reject("unclosed_quote", first, "", "", f"lines {first} to {line} read as one row: a quote that "
+                          f"opens in line {first} closes only in line {line}, or never; refused whole",
+                          cells=per_row * (line - first + 1))  # fmt: skip
+            continue
         yield line, row
 
 
@@ -163,6 +202,10 @@ WHY = {
     "nonexistent_time": "this hour does not exist in Melbourne (the clocks go forward)",
     "repeated_time": "this hour occurs twice in Melbourne, and the file has it a third time",
 }
+
+
+def _short(row: list[str], width: int) -> str:
+    return f"{len(row)} cells, the header has {width}: the row is cut off; refused whole"
 
 
 class _Clock:
@@ -210,7 +253,10 @@ def _wide(header, rows, register: Register, report: Report) -> Iterator[tuple[in
         if not any(cell.strip() for cell in row):
             report.blank_rows += 1
             continue
-        cells = (row[2:] + [""] * len(columns))[: len(columns)]
+        if len(row) < len(header):  # cut off: its last cell may be cut too, and the missing ones are no marker
+            report.reject("short_row", line, "", "", _short(row, len(header)), cells=len(columns))
+            continue
+        cells = row[2 : len(columns) + 2]
         if len(row) > len(columns) + 2 and any(cell.strip() for cell in row[len(columns) + 2 :]):
             values = sum(1 for cell in cells if _count(cell)[0] is not None)
             report.reject("extra_cells", line, "", "", f"{len(row)} cells, the header has {len(header)}", values)
@@ -280,12 +326,18 @@ def _long(header, rows, register: Register, report: Report) -> Iterator[tuple[in
 
     def cell(row, name):
         index = position.get(name)
-        return row[index].strip() if index is not None and index < len(row) else ""
+        return row[index].strip() if index is not None else ""
 
     for line, row in rows:
         report.lines = line
         if not any(value.strip() for value in row):
             report.blank_rows += 1
+            continue
+        if len(row) < width:
+            report.reject("short_row", line, "", "", _short(row, width))
+            continue
+        if len(row) > width:
+            report.reject("extra_cells", line, "", "", f"{len(row)} cells, the header has {width}")
             continue
         sensor_id, sensor_name = cell(row, "sensor_id"), cell(row, "sensor_name")
         label = f"{sensor_id} {sensor_name}".strip() if sensor_id else sensor_name
@@ -296,9 +348,6 @@ def _long(header, rows, register: Register, report: Report) -> Iterator[tuple[in
             continue
         if bad:
             report.reject(bad, line, named["hourly_counts"], raw, WHY[bad])
-            continue
-        if len(row) > width:
-            report.reject("extra_cells", line, "", "", f"{len(row)} cells, the header has {width}")
             continue
         reference = register.by_reference(sensor_id) if sensor_id else register.by_name(sensor_name)
         if reference is None:

@@ -396,3 +396,64 @@ def test_a_batch_refused_midway_says_how_far_it_got_and_the_rerun_is_safe(live_s
     again, _ = push(live_server, path, dataset, key, "--batch-size", "500")
     assert "replayed (1 batches)" in again
     assert summary_numbers(again)["created"] == sum(stored(dataset, sensors[r])[1] for r in FEEDING) - first["created"]
+
+
+def strict_read(text: str):
+    report = melbourne.Report()
+    rows = csv.reader(StringIO(text), strict=True)
+    records = [record for _, record in melbourne.records(rows, melbourne.Register(FEEDING.items()), report)]
+    return records, report
+
+
+def test_broken_rows_are_refused_by_line_and_the_reading_goes_on():
+    records, report = strict_read(
+        "Date_Time,Sensor_ID,Hourly_Counts\n"
+        "2019-11-01T17:00:00+11:00,1,10\n"
+        '2019-11-01T18:00:00+11:00,1,"11\n'  # the quote closes two lines later: lines 3 to 5 are one cell
+        "2019-11-01T19:00:00+11:00,1,12\n"
+        '2019-11-01T20:00:00+11:00,1,13"\n'
+        '2019-11-01T21:00:00+11:00,"1"x,14\n'  # a stray character after a closing quote
+        "2019-11-01T22:00:00+11:00,1\n"  # a cell short
+        "2019-11-01T23:00:00+11:00,1,15\n"
+    )
+    assert [r["count"] for r in records] == [10, 15]
+    assert report.rejected == {"unclosed_quote": 3, "bad_csv": 1, "short_row": 1}
+    assert [report.details[reason][0][0] for reason in ("unclosed_quote", "bad_csv", "short_row")] == [3, 6, 7]
+    assert "lines 3 to 5 read as one row" in report.details["unclosed_quote"][0][3]
+    assert not report.missing and report.lines == 8
+
+
+def test_a_file_ending_inside_a_quoted_field_is_cut_off_not_a_last_row():
+    with pytest.raises(melbourne.CutOff, match="opens in line 3") as cut:
+        strict_read('Date,Hour,State Library\n01/01/2019,0,5\n01/01/2019,1,"7\n01/01/2019,2,8\n')
+    assert cut.value.line == 3
+
+
+@live
+def test_a_cut_off_file_is_reported_and_the_command_says_how_far_it_got(live_server, tmp_path):
+    dataset, sensors, key = setup_city()
+    rows = [f"{day:02d}/04/2019,{hour},{day},{hour}" for day in range(1, 3) for hour in range(24)]
+    header = "Date,Hour,Bourke Street Mall (North),State Library\n"
+    path = tmp_path / "cut.csv"
+    path.write_text(header + "\n".join(rows[:40]) + "\n" + rows[40][:15])  # the download stopped mid-row
+
+    out, err = push(live_server, path, dataset, key, "--batch-size", "25")
+
+    assert stored(dataset, sensors["1"]) == (sum(int(row.split(",")[2]) for row in rows[:40]), 40)
+    assert ": 80 created, " in out and " 2 rejected." in out.splitlines()[0]
+    assert "rejected in the file: short_row: 2; e.g. line 42" in out
+    assert "line 42: 3 cells, the header has 4: the row is cut off" in err and " more short_row" not in err
+    assert "missing cells (no record): 0 " in out
+
+    # a quote that is never closed: the command stops, says where and how far it got, and sends nothing after
+    path.write_text(header + "\n".join(rows[:40]) + '\n02/04/2019,16,"9,9\n' + "\n".join(rows[41:]) + "\n")
+    out = StringIO()
+    with pytest.raises(CommandError) as cut:
+        call_command("push_melbourne_counts", str(path), "--url", live_server.url, "--key", key,
+                     "--dataset", str(dataset.pk), "--batch-size", "25", stdout=out, stderr=StringIO())  # fmt: skip
+    message = str(cut.value)
+    assert "ends inside a quoted field that opens in line 42" in message, message
+    assert "3 batches (75 records, up to line 39) were sent before" in message
+    assert "running the command again is safe" in message
+    assert "75 replayed (3 batches)" in out.getvalue()
+    assert stored(dataset, sensors["1"])[1] == 40

@@ -128,7 +128,8 @@ class Command(BaseCommand):
             melbourne.detect(header)  # before anything is asked of the platform
             register = self._register(base, key, controller)
             with open(file, encoding="utf-8-sig", newline="") as stream:
-                items = melbourne.records(csv.reader(stream), register, report)
+                # strict: a file that ends inside a quoted field is an error (CutOff), not a last row
+                items = melbourne.records(csv.reader(stream, strict=True), register, report)
                 batch: list[dict] = []
                 lines: list[int] = []
                 for line, record in items:
@@ -150,6 +151,11 @@ class Command(BaseCommand):
             self._summary(report, tally, verbosity)
             raise CommandError(
                 f"{file} is not UTF-8 text (after line {report.lines}: {error.reason}). {self._how_far(tally)}"
+            ) from None
+        except melbourne.CutOff as error:
+            self._summary(report, tally, verbosity)
+            raise CommandError(
+                f"{file}: {error}; nothing from line {error.line} on was read. {self._how_far(tally)}"
             ) from None
         except csv.Error as error:
             self._summary(report, tally, verbosity)
@@ -209,13 +215,15 @@ class Command(BaseCommand):
         if tally.reasons:
             out("(see the dataset's batches for every refusal)")
         for reason, count in sorted(report.rejected.items()):
-            out(f"rejected in the file: {reason}: {count}")
             kept = report.details.get(reason, [])
+            first = f"; e.g. line {kept[0][0]}" if kept else ""
+            out(f"rejected in the file: {reason}: {count}{first}")
             shown = kept if verbosity > 1 else kept[:SHOWN_PER_REASON]
             for line, column, value, why in shown:
-                self.stderr.write(f"  line {line}, column {column!r}: {value!r}: {why}")
-            if count > len(shown) and kept:
-                more = count - len(shown)
+                where = f"line {line}, column {column!r}: {value!r}" if column else f"line {line}"  # or the whole row
+                self.stderr.write(f"  {where}: {why}")
+            if report.occurrences[reason] > len(shown) and kept:
+                more = report.occurrences[reason] - len(shown)
                 self.stderr.write(f"  ... {more} more {reason} (-v 2 lists up to {melbourne.DETAILS_KEPT})")
         markers = ", ".join(f"{marker} {report.missing[marker]}" for marker in melbourne.MISSING.values())
         out(f"missing cells (no record): {sum(report.missing.values())} ({markers})")
