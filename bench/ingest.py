@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -43,7 +43,7 @@ def bench_dataset(city: Organisation, sensors: int, prefix: str) -> Dataset:
     created = Sensor.objects.bulk_create(
         Sensor(controller=city, operator=city, sensor_type=lidar, reference=f"{prefix}-{n:04d}",
                name=f"{prefix} {n}", latitude=52.0 + n / 10_000, longitude=5.0, personal_data_at_edge=False,
-               status="active", installed_at=date(2024, 1, 1))
+               status="active", installed_at=datetime(2024, 1, 1, tzinfo=UTC))
         for n in range(sensors)
     )  # fmt: skip
     dataset = Dataset.objects.create(
