@@ -109,9 +109,9 @@ def check_count(n: int) -> None:
 # with a pointer or a line) for one that is, but holds what no record can: NUL, deep nesting, huge cells.
 
 
-def no_records(detail: str = "The body holds no records.") -> BodyError:
+def no_records(detail: str = "The body holds no records.", pointer: str | None = None) -> BodyError:
     """One answer for every empty batch, whatever its format: 422 `no_records`, and no batch logged."""
-    return BodyError(f"{detail} Send at least one record.", status=422, code="no_records")
+    return BodyError(f"{detail} Send at least one record.", status=422, code="no_records", pointer=pointer)
 
 
 def check_not_empty(body: bytes) -> None:
@@ -145,9 +145,7 @@ def parse_json(body: bytes) -> list[tuple[int | None, object]]:
             pointer="/records" if isinstance(document, dict) else "",
         )
     if not document["records"]:
-        empty = no_records("The list of records is empty.")
-        empty.pointer = "/records"
-        raise empty
+        raise no_records("The list of records is empty.", pointer="/records")
     check_count(len(document["records"]))
     for index, record in enumerate(document["records"]):
         _check_is_object(record, pointer=f"/records/{index}")

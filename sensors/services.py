@@ -88,10 +88,14 @@ def _record(sensor: Sensor, action: str, caller: Caller | None, *, acting_for=No
     )
 
 
+def _outside_json(found: dict) -> dict | None:
+    """records_outside_service as JSON for the sensor's history (None: there are none)."""
+    return json.loads(json.dumps(found, cls=DjangoJSONEncoder)) if found["count"] else None
+
+
 def _outside_service(sensor: Sensor) -> dict | None:
     """The sensor's stored records outside its service life, as JSON for its history (None: none)."""
-    found = selectors.records_outside_service(sensor=sensor)
-    return json.loads(json.dumps(found, cls=DjangoJSONEncoder)) if found["count"] else None
+    return _outside_json(selectors.records_outside_service(sensor=sensor))
 
 
 def _tell_outside_service(sensor: Sensor, before: dict | None, changes: dict) -> None:
@@ -99,7 +103,7 @@ def _tell_outside_service(sensor: Sensor, before: dict | None, changes: dict) ->
     change's history entry, and onto the sensor for the controller's answer (`records_outside_service`).
     They are kept: data is evidence; the controller decides (docs/guides/municipality.md, section 1)."""
     found = selectors.records_outside_service(sensor=sensor)
-    after = json.loads(json.dumps(found, cls=DjangoJSONEncoder)) if found["count"] else None
+    after = _outside_json(found)
     if after != before:
         changes["records_outside_service"] = [before, after]
     sensor.records_outside_service = found

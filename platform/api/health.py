@@ -15,7 +15,7 @@ gunicorn configuration leaves them out of its access log.
 from django.db import DatabaseError, connections
 from django.http import JsonResponse
 
-from api.problems import CONTENT_TYPE, DATABASE_RETRY_AFTER, problem
+from api.problems import DATABASE_RETRY_AFTER, problem_response
 
 LIVENESS_PATH = "/healthz"
 READINESS_PATH = "/readyz"
@@ -34,21 +34,24 @@ def database_ready() -> bool:
     return True
 
 
-def probe_response(path: str, method: str) -> JsonResponse:
-    headers = {"Cache-Control": "no-store"}
-    if method not in {"GET", "HEAD"}:
-        body = problem(status_code=405, code="method_not_allowed", detail="Probes answer GET and HEAD.", instance=path)
-        return JsonResponse(body, status=405, content_type=CONTENT_TYPE, headers={**headers, "Allow": "GET, HEAD"})
-    if path == READINESS_PATH and not database_ready():
-        body = problem(
+def probe_response(request) -> JsonResponse:
+    if request.method not in {"GET", "HEAD"}:
+        response = problem_response(
+            request, status_code=405, code="method_not_allowed", detail="Probes answer GET and HEAD."
+        )
+        response["Allow"] = "GET, HEAD"
+    elif request.path_info == READINESS_PATH and not database_ready():
+        response = problem_response(
+            request,
             status_code=503,
             code="database_unavailable",
             detail="The database does not answer; this instance is not ready.",
-            instance=path,
         )
-        headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
-        return JsonResponse(body, status=503, content_type=CONTENT_TYPE, headers=headers)
-    return JsonResponse({"status": "ok"}, headers=headers)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    else:
+        response = JsonResponse({"status": "ok"})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 class HealthProbeMiddleware:
@@ -59,5 +62,5 @@ class HealthProbeMiddleware:
 
     def __call__(self, request):
         if request.path_info in PROBE_PATHS:
-            return probe_response(request.path_info, request.method)
+            return probe_response(request)
         return self.get_response(request)

@@ -70,6 +70,17 @@ def csv_neutralise(cell):
     return "'" + cell
 
 
+def _no_rows_or_problem(data, renderer_context) -> bytes | None:
+    """What a tabular renderer answers before it looks at rows: nothing for 204, JSON for an error
+    (errors stay problem+json whatever was negotiated); None when there are rows to render."""
+    if data is None:  # no content (204)
+        return b""
+    response = (renderer_context or {}).get("response")
+    if response is not None and response.status_code >= 400:
+        return renderers.JSONRenderer().render(data)
+    return None
+
+
 class CSVRenderer(PaginatedCSVRenderer):
     """CSV of a (paginated) list; geometry objects are left out, lists of values joined with ';'."""
 
@@ -77,12 +88,9 @@ class CSVRenderer(PaginatedCSVRenderer):
     format = "csv"
 
     def render(self, data, media_type=None, renderer_context=None, writer_opts=None):
-        if data is None:  # no content (204)
-            return b""
+        if (early := _no_rows_or_problem(data, renderer_context)) is not None:
+            return early
         renderer_context = renderer_context or {}
-        response = renderer_context.get("response")
-        if response is not None and response.status_code >= 400:
-            return renderers.JSONRenderer().render(data)
         if isinstance(data, dict) and self.results_field not in data:
             data = {self.results_field: [data]}
         # No rows: an empty *text*, because DRF drops the Content-Type of an empty *bytes* body, and the
@@ -112,12 +120,8 @@ class NDJSONRenderer(renderers.BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        if data is None:  # no content (204)
-            return b""
-        renderer_context = renderer_context or {}
-        response = renderer_context.get("response")
-        if response is not None and response.status_code >= 400:
-            return renderers.JSONRenderer().render(data)
+        if (early := _no_rows_or_problem(data, renderer_context)) is not None:
+            return early
         rows = data.get("results", []) if isinstance(data, dict) else data
         encoder = renderers.JSONRenderer()
         # No rows: empty text, not bytes, so that DRF keeps the Content-Type (see CSVRenderer.render).
