@@ -238,6 +238,46 @@ class Suspension(models.Model):
         return f"{self.sensor_id} suspended from {self.starts_at:%Y-%m-%d %H:%M}"
 
 
+class GateDirection(models.TextChoices):
+    """How a sensor's `in` relates to the area it is placed at (docs/guides/municipality.md, Placements)."""
+
+    ENTERS = "enters", _("Its `in` enters the area")
+    LEAVES = "leaves", _("Its `in` leaves the area (in and out swap for the area)")
+    INSIDE = "inside", _("It measures inside the area (no gate)")
+
+
+class Placement(models.Model):
+    """Where a sensor stood over time: an area, which way its gate counts, from `starts_at` (None: since
+    it was installed) until `ends_at` (None: still there). Indicators attribute each record to the area
+    of the placement in force at its `observed_from`, so a sensor that moved counts in its old area for
+    the old weeks. A sensor's placements do not overlap (checked by sensors.services, the sensor locked);
+    `Sensor.area` is the area of its placement in force now."""
+
+    sensor = models.ForeignKey(Sensor, on_delete=models.CASCADE, related_name="placements")
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="placements")
+    direction = models.CharField(max_length=10, choices=GateDirection.choices, default=GateDirection.ENTERS)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["sensor", "starts_at", "id"]
+        indexes = [models.Index(fields=["area", "starts_at"], name="placement_area_start")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(starts_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
+                name="placement_ends_after_start",
+            ),
+            models.CheckConstraint(condition=Q(direction__in=GateDirection.values), name="placement_direction_valid"),
+            models.UniqueConstraint(
+                fields=["sensor"], condition=Q(ends_at__isnull=True), name="placement_one_open_per_sensor"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sensor_id} at area {self.area_id} from {self.starts_at or '…'} until {self.ends_at or '…'}"
+
+
 class SensorEvent(models.Model):
     """One entry in a sensor's history: who did what, when, and which fields changed (append-only)."""
 
