@@ -126,8 +126,15 @@ class DatasetViewSet(ScopedModelViewSet):
         "batches": ANY_MEMBER,
     }
 
+    # Actions that read the dataset itself, not its sensors and areas: ingest resolves the sensors it needs
+    # (SensorDirectory), so loading every feeding sensor first would only cost time (16 ms for 300).
+    WITHOUT_RELATIONS = frozenset({"records", "fiware", "batches"})
+
     def safely_get_queryset(self, queryset):
-        return queryset.select_related("owner", "schema_version__schema").prefetch_related("sensors", "areas")
+        queryset = queryset.select_related("owner", "schema_version__schema")
+        if self.action in self.WITHOUT_RELATIONS:
+            return queryset
+        return queryset.prefetch_related("sensors", "areas")
 
     def perform_create(self, serializer):
         caller = caller_of(self.request)

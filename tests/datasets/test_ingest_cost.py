@@ -1,0 +1,33 @@
+"""What one ingest batch costs besides storing it: the work the request does that the records do not need
+(issue 10). Speed itself is measured in bench/ (bench/run ingest_phases), never here: these tests check
+that the work is gone, and that every check it served still holds."""
+
+import orjson
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.datasets.conftest import RECORDS, count_record
+from tests.security.conftest import make_area
+
+pytestmark = pytest.mark.django_db
+
+
+def test_ingest_reads_the_dataset_without_loading_its_sensors_and_areas(owner_client, dataset, city):
+    """get_object prefetched every feeding sensor and area (16 ms for 300 sensors) that ingest never used: it
+    resolves the sensors a batch names through its own directory, one query."""
+    dataset.areas.set([make_area(city, "Markt", 5.0, 52.0)])
+    with CaptureQueriesContext(connection) as queries:
+        response = owner_client.post(
+            RECORDS.format(dataset.pk), orjson.dumps({"records": [count_record()]}), content_type="application/json"
+        )
+    assert response.status_code == 201, response.content
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert not [sql for sql in statements if "datasets_dataset_areas" in sql]
+    assert len([sql for sql in statements if 'FROM "sensors_sensor"' in sql]) == 1  # the directory's
+
+
+def test_the_dataset_detail_still_lists_its_sensors_and_areas(owner_client, dataset, city, gates):
+    dataset.areas.set([make_area(city, "Markt", 5.0, 52.0)])
+    body = owner_client.get(f"/api/v1/datasets/{dataset.pk}/").json()
+    assert len(body["sensors"]) == 2 and len(body["areas"]) == 1
