@@ -1,7 +1,8 @@
 """WSGI entry point: `gunicorn --pythonpath platform config.wsgi`.
 
 gunicorn never runs Django's system checks, so the API's guard checks run here, once, when the
-application is loaded: a view that could leak stops the server from starting (ADR 0002).
+application is loaded: a view that could leak stops the server from starting (ADR 0002). Then the
+start-up heap is frozen out of the garbage collector's walks (config.heap).
 """
 
 import os
@@ -17,3 +18,7 @@ application = get_wsgi_application()
 from api.checks import check_at_start_up  # noqa: E402  (needs platform/ on sys.path and the apps loaded)
 
 check_at_start_up()
+
+from config.heap import freeze_start_up_heap  # noqa: E402
+
+freeze_start_up_heap()  # last: what start-up loaded stays out of every garbage collection
