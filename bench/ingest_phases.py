@@ -69,6 +69,7 @@ def main() -> None:
 
     dataset, key = setup(args.sensors)
     import config.wsgi  # noqa: F401, PLC0415 (as in the server: the start-up heap frozen, config.heap)
+
     batches = bodies((args.batches + 1) * args.batch_size, args.sensors, args.batch_size)
     timed(DatasetViewSet, "get_object", "get_object")
     timed(records, "parse_json", "parse")
