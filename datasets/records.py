@@ -305,6 +305,17 @@ def _parse_time(text: str, earliest: datetime, latest: datetime) -> datetime:
     return utc
 
 
+def _moment_or_problem(text: str, earliest: datetime, latest: datetime) -> datetime | tuple[str, str]:
+    """The moment in UTC, or why `text` is none: (code, detail). Both depend on the text alone, so a batch
+    reads each distinct time once (a batch of 10,000 counts from 300 sensors holds about 70)."""
+    try:
+        return _parse_time(text, earliest, latest)
+    except TimeOutOfRange as error:
+        return "out_of_range", str(error)
+    except ValueError as error:
+        return "invalid", f"Not a time: {error}."
+
+
 # JSON Schema keywords whose failure means "a value outside its range", reported as `out_of_range`.
 RANGE_KEYWORDS = {"Minimum", "Maximum", "ExclusiveMinimum", "ExclusiveMaximum"}
 
@@ -434,10 +445,13 @@ def prepare(
     counts = {name for name, spec in schema_version.record_schema.get("properties", {}).items()
               if name in measure_names(schema_version) and spec.get("type") == "integer"}  # fmt: skip
     prepared = Prepared(received=len(items))
+    problems = prepared.problems
     seen: dict[tuple, int] = {}
+    time_fields = ("observed_from", "observed_to") if interval else ("observed_at",)
+    moments: dict[str, datetime | tuple[str, str]] = {}  # each distinct time of the batch, read once
+    derived_sums = [(column, tuple(parts)) for column, parts in derived.items()]
 
     for index, (line, record) in enumerate(items):
-        problems = prepared.problems
         if not isinstance(record, dict):
             problems.append(Problem(index, None, "A record must be a JSON object.", line=line))
             continue
@@ -445,20 +459,24 @@ def prepare(
             for error in validator.iter_errors(record):
                 problems.append(_schema_problem(error, index, line, counts))
             continue
-        start_field = "observed_from" if interval else "observed_at"
-        times = {}
-        for name in (start_field, "observed_to") if interval else (start_field,):
-            try:
-                times[name] = _parse_time(record[name], earliest, latest)
-            except TimeOutOfRange as error:
-                problems.append(Problem(index, name, str(error), code="out_of_range", line=line))
+        start = end = None
+        for name in time_fields:
+            text = record[name]
+            moment = moments.get(text) if type(text) is str else None
+            if moment is None:
+                moment = _moment_or_problem(text, earliest, latest)
+                if type(text) is str:
+                    moments[text] = moment
+            if type(moment) is tuple:
+                problems.append(Problem(index, name, moment[1], code=moment[0], line=line))
+                start = None
                 break
-            except ValueError as error:
-                problems.append(Problem(index, name, f"Not a time: {error}.", line=line))
-                break
-        if len(times) < (2 if interval else 1):
+            if start is None:
+                start = moment
+            else:
+                end = moment
+        if start is None:
             continue
-        start, end = times[start_field], times.get("observed_to")
         if end is not None and end <= start:
             problems.append(Problem(index, "observed_to", "Must be after observed_from.", line=line))
             continue
@@ -502,9 +520,15 @@ def prepare(
         for name, column in columns.items():
             if name in record:
                 values[column] = record[name]
-        for column, parts in derived.items():
-            if values[column] is None and all(part in record for part in parts):
-                values[column] = sum(record[part] for part in parts)
+        for column, parts in derived_sums:  # a column the record leaves out, when it has every part: their sum
+            if values[column] is None:
+                total = 0
+                for part in parts:
+                    if part not in record:
+                        break
+                    total += record[part]
+                else:
+                    values[column] = total
         if bad := _count_problem(values, columns, record):
             problems.append(Problem(index, bad[0], bad[1], code="out_of_range", line=line))
             continue

@@ -74,24 +74,34 @@ class ServiceLife:
             periods=sorted((p.starts_at, p.ends_at) for p in sensor.active_periods.all()),
         )
 
+    @property
+    def label(self) -> str:
+        """How a refusal names the sensor (built only for a refusal: `refusal` runs for every record)."""
+        return f"Sensor {self.name}"
+
     def refusal(self, moment: datetime) -> Refusal | None:
         """None when the sensor was in service at `moment`, else why not."""
-        name = f"Sensor {self.name}"
         if self.status == SensorStatus.PROPOSED:
-            return Refusal("sensor_not_confirmed", f"{name} is proposed: its controller has not confirmed it yet.")
+            return Refusal(
+                "sensor_not_confirmed", f"{self.label} is proposed: its controller has not confirmed it yet."
+            )
         if self.installed_at is not None and moment < self.installed_at:
             return Refusal(
-                "sensor_not_installed", f"{name} was installed on {_moment(self.installed_at)}, after this record."
+                "sensor_not_installed",
+                f"{self.label} was installed on {_moment(self.installed_at)}, after this record.",
             )
         if self.removed_at is not None and moment >= self.removed_at:
-            return Refusal("sensor_removed", f"{name} was removed on {_moment(self.removed_at)}, before this record.")
+            return Refusal(
+                "sensor_removed", f"{self.label} was removed on {_moment(self.removed_at)}, before this record."
+            )
         for starts_at, ends_at in self.suspensions:
             if starts_at <= moment and (ends_at is None or moment < ends_at):
                 until = f"to {_moment(ends_at)}" if ends_at is not None else "and is still suspended"
-                return Refusal("sensor_suspended", f"{name} was suspended from {_moment(starts_at)} {until}.")
+                return Refusal("sensor_suspended", f"{self.label} was suspended from {_moment(starts_at)} {until}.")
         if self.periods and not any(starts_at <= moment < ends_at for starts_at, ends_at in self.periods):
             return Refusal(
-                "sensor_not_in_period", f"{name} runs only in its active periods; this record lies in none of them."
+                "sensor_not_in_period",
+                f"{self.label} runs only in its active periods; this record lies in none of them.",
             )
         return None
 

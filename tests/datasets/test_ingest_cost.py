@@ -48,3 +48,26 @@ def test_the_servers_freeze_their_start_up_heap(entry):
     )
     frozen, tracked = (int(number) for number in done.stdout.split())
     assert frozen > 50_000 and tracked < 1_000, done.stdout
+
+
+def test_a_time_repeated_in_a_batch_is_judged_for_every_record(owner_client, dataset):
+    """prepare() reads each distinct time of a batch once: every record holding it still gets its own answer."""
+    good = ("2026-01-05T10:00:00Z", "2026-01-05T10:05:00Z")
+    early = ("1989-12-31T23:55:00Z", "1990-01-01T00:00:00Z")
+    leap = ("2026-01-05T23:59:60Z", "2026-01-06T00:05:00Z")  # RFC 3339 has leap seconds; Python has none
+    batch = [count_record(sensor, *times) for times in (good, early, leap) for sensor in ("gate-1", "gate-2")]
+    response = owner_client.post(
+        RECORDS.format(dataset.pk) + "?partial=true", orjson.dumps({"records": batch}), content_type="application/json"
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["created"], body["rejected"]) == (2, 4)
+    errors = [(error["pointer"], error["code"]) for error in body["errors"]]
+    assert errors == [
+        ("/records/2/observed_from", "out_of_range"),
+        ("/records/3/observed_from", "out_of_range"),
+        ("/records/4/observed_from", "invalid"),
+        ("/records/5/observed_from", "invalid"),
+    ]
+    assert body["errors"][2]["detail"] == body["errors"][3]["detail"]
+    assert body["errors"][2]["detail"].startswith("Not a time")
