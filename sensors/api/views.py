@@ -194,14 +194,22 @@ class SensorViewSet(
         methods=["get"],
         summary="Where a sensor stood over time: areas, gate direction, from, until",
         responses=PlacementSerializer(many=True),
+        filters=False,
     )
     @extend_schema(
         methods=["put"],
         summary="Correct where a sensor stood over its whole life (the controller); replaces every placement",
         request=PlacementsSerializer,
         responses=PlacementSerializer(many=True),
+        filters=False,
     )
-    @action(detail=True, methods=["get", "put"], pagination_class=None, renderer_classes=[JSONRenderer])
+    @action(
+        detail=True,
+        methods=["get", "put"],
+        pagination_class=None,
+        filterset_class=None,
+        renderer_classes=[JSONRenderer],
+    )
     def placements(self, request, pk=None):
         sensor = self.get_object()
         if request.method == "PUT":
@@ -216,8 +224,9 @@ class SensorViewSet(
         summary="Record that a sensor moved to another area (or out of every area), now or at `at` (the controller)",
         request=SensorMoveSerializer,
         responses=PlacementSerializer(many=True),
+        filters=False,
     )
-    @action(detail=True, methods=["post"], renderer_classes=[JSONRenderer])
+    @action(detail=True, methods=["post"], pagination_class=None, filterset_class=None, renderer_classes=[JSONRenderer])
     def move(self, request, pk=None):
         sensor = self.get_object()
         serializer = SensorMoveSerializer(data=request.data, context=self.get_serializer_context())
