@@ -272,7 +272,8 @@ def _follow_installation(spans: list[Span], installed_before, installed_after) -
 def _upkeep_placements(sensor: Sensor, *, area_before: int | None, installed_before, at: datetime | None = None):
     """After a change of the sensor's `area` or `installed_at` (registration, update, import): a proposed
     sensor stands in its area from its installation (a change while proposed corrects, it does not move);
-    a confirmed one moves at `at` (default now), its earlier placements kept."""
+    a confirmed one moves at `at` (default now), its earlier placements kept; one never placed stands in its
+    new area since its installation."""
     spans = _spans(sensor)
     if sensor.status == SensorStatus.PROPOSED:
         if sensor.area_id is None:
@@ -283,8 +284,11 @@ def _upkeep_placements(sensor: Sensor, *, area_before: int | None, installed_bef
             new = [Span(sensor.area_id, direction, sensor.installed_at, None)]
     else:
         new = _follow_installation(spans, installed_before, sensor.installed_at)
-        if sensor.area_id != area_before:
-            new = _moved(new, sensor.area_id, default_direction(sensor.measures), at or timezone.now(), "area")
+        direction = default_direction(sensor.measures)
+        if sensor.area_id != area_before and not new and at is None and sensor.area_id is not None:
+            new = [Span(sensor.area_id, direction, sensor.installed_at, None)]  # never placed: since installed
+        elif sensor.area_id != area_before:
+            new = _moved(new, sensor.area_id, direction, at or timezone.now(), "area")
     _set_spans(sensor, new)
 
 
@@ -547,7 +551,8 @@ def sensor_move(
 ) -> Sensor:
     """The controller records that a sensor moved at `at` (default now) to `area` (None: out of every area),
     its gate counting `direction` (default: `enters` for a line counter, else `inside`). Its open placement
-    ends at `at`; the records before keep their old area."""
+    ends at `at`; the records before keep their old area. A sensor never placed before stands there since
+    its installation when no `at` is given."""
     sensor = _placement_target(caller, sensor, "move it")
     now = timezone.now()
     moment = now if at is None else at
@@ -559,7 +564,12 @@ def sensor_move(
         raise ValidationError(errors)
     before = _snapshot(sensor)
     direction = direction or default_direction(sensor.measures)
-    spans = _moved(_spans(sensor), None if area is None else area.pk, direction, moment)
+    spans = _spans(sensor)
+    if at is None and not spans:
+        # Never placed: it has stood there since its installation, unless `at` says otherwise.
+        spans = [] if area is None else [Span(area.pk, direction, sensor.installed_at, None)]
+    else:
+        spans = _moved(spans, None if area is None else area.pk, direction, moment)
     _check_still_located(sensor, spans, "area", errors)
     if errors:
         raise ValidationError(errors)
@@ -730,7 +740,7 @@ def sensor_import_row(
     if reinstated_from is not None:
         Suspension.objects.create(sensor=existing, starts_at=reinstated_from, ends_at=now)
     _save(existing)
-    _upkeep_placements(existing, area_before=area_before, installed_before=installed_before, at=now)
+    _upkeep_placements(existing, area_before=area_before, installed_before=installed_before)
     diff = _diff(before, _snapshot(existing))
     _record(existing, SensorEvent.Action.IMPORTED, caller, acting_for=acting_for, changes=diff)
     return "updated", note

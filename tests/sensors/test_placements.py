@@ -325,6 +325,12 @@ def test_an_area_proposes_the_sensors_inside_its_polygon(register, steward_clien
         (second_area["id"], t("2025-06-01T00:00:00Z")),
         (ring["id"], None),
     ]
+    # One never placed stands there since its installation when no moment is given.
+    late = register(reference="late", location={"type": "Point", "coordinates": [5.0002, 52.0001]})
+    assert steward_client.post(f"{SENSORS}{late['id']}/confirm/").status_code == 200
+    response = steward_client.post(f"{url}place/", {"sensors": [late["id"]]}, format="json")
+    assert response.status_code == 200, response.content
+    assert [p.starts_at for p in Placement.objects.filter(sensor_id=late["id"])] == [t("2025-01-01T00:00:00Z")]
     # Only sensors inside may be named; another city sees no such area.
     response = steward_client.post(f"{url}place/", {"sensors": [inside["id"], 10**9]}, format="json")
     assert response.status_code == 422 and response.json()["errors"][0]["pointer"] == "/sensors/1"
