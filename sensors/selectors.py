@@ -90,10 +90,11 @@ def areas_in_bbox(queryset, min_lon: float, min_lat: float, max_lon: float, max_
 
 def sensors_inside_area(*, area: Area, caller: Caller) -> list[Sensor]:
     """The sensors that may be placed in `area`, proposed from its polygon: those the caller may see, that
-    the area's owner controls, not removed, whose location lies inside the polygon (holes excluded, the
-    boundary included). Each carries `placed`: `here` (its placement in force is in this area), `elsewhere`
-    (in another area) or `nowhere`, and `placed_since` (the start of its open placement, None: unknown or
-    since installed). The bounding box narrows them in the database; shapely decides."""
+    the area's owner controls, whose location lies inside the polygon (holes excluded, the boundary
+    included); removed ones too, since their past records belong to the place where they stood. Each
+    carries `placed`: `here` (its placement in force is in this area), `elsewhere` (in another area) or
+    `nowhere`, and `placed_since` (the start of its open placement; None: since installed, or none). The
+    bounding box narrows them in the database; shapely decides."""
     candidates = {
         sensor.pk: sensor
         for sensor in Sensor.objects.filter(
@@ -103,9 +104,7 @@ def sensors_inside_area(*, area: Area, caller: Caller) -> list[Sensor]:
             longitude__lte=area.max_lon,
             latitude__gte=area.min_lat,
             latitude__lte=area.max_lat,
-        )
-        .exclude(status=SensorStatus.REMOVED)
-        .select_related("area")
+        ).select_related("area")
     }
     inside = points_inside(area.geometry, {pk: (s.longitude, s.latitude) for pk, s in candidates.items()})
     open_since = dict(
