@@ -352,3 +352,27 @@ def test_changed_span_is_the_time_whose_attribution_differs():
     assert check_placements([Span(a, "enters", jan, feb), Span(b, "enters", feb, None)]) == {}
     late = jan + timedelta(days=40)
     assert "placements/1/starts_at" in check_placements([Span(a, "enters", jan, late), Span(b, "enters", feb)])
+
+
+def test_an_import_places_sensors_by_area_name_and_moves_them_when_it_changes(steward_client, area, second_area):
+    url = "/api/v1/sensors/import/?mapping=platform&controller=testdorp&sensor_type=lidar-counter"
+
+    def post(text):
+        return steward_client.generic("POST", url, text.encode(), content_type="text/csv")
+
+    header = "reference,name,latitude,longitude,measures,installed_at,area\n"
+    assert post(header + "g1,Gate,52.0005,5.0005,count_at_line,2020-01-01,Plein\n").status_code == 201
+    sensor = Sensor.objects.get()
+    assert (sensor.area_id, sensor.status) == (area["id"], "active")
+    assert list(Placement.objects.values_list("area_id", "starts_at", "ends_at")) == [
+        (area["id"], t("2020-01-01T00:00:00Z"), None)
+    ]
+    assert post(header + "g1,Gate,52.0005,5.0005,count_at_line,2020-01-01,Plein\n").json()["unchanged"] == 1
+    with heard() as spans:
+        assert post(header + "g1,Gate,52.0005,5.0005,count_at_line,2020-01-01,Markt\n").json()["updated"] == 1
+    old, new = Placement.objects.order_by("starts_at")
+    assert (old.area_id, old.ends_at, new.area_id, new.ends_at) == (area["id"], new.starts_at, second_area["id"], None)
+    assert spans == [(sensor.pk, new.starts_at, None)]
+    assert SensorEvent.objects.filter(action="imported").last().changes["area"] == [area["id"], second_area["id"]]
+    refused = post(header + "g1,Gate,52.0005,5.0005,count_at_line,2020-01-01,Nowhere\n")
+    assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "/2/area"
