@@ -76,6 +76,7 @@ def load(organisations: dict[str, Organisation]) -> dict:
         schema_version=_latest("hourly-pedestrian-count"),
         # Removed sensors too: they counted in January 2011, and their counts of that time belong here.
         sensors=list(Sensor.objects.filter(controller=melbourne_city).exclude(status=SensorStatus.PROPOSED)),
+        areas=list(Area.objects.filter(owner=melbourne_city)),
         title="Pedestrian counts, January 2011",
         description="Hourly pedestrian counts per sensor, both directions summed, from the City of Melbourne's "
         "Pedestrian Counting System (open data, CC BY 4.0).",

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from accounts.models import Organisation, Role
 from accounts.selectors import Caller
-from sensors import importers, services
+from sensors import importers, selectors, services
 from sensors.models import AreaType, Measure, SensorEvent, SensorType
 
 MELBOURNE_CSV = Path(__file__).parent / "demo_data" / "melbourne-sensor-locations.csv"
@@ -39,6 +39,21 @@ AREAS = [
         {"capacity": 15000},
     ),
 ]
+
+# Melbourne's CBD: a few places around the streets its counters stand in, whose sensors are proposed from
+# the polygon (GET /api/v1/areas/{id}/sensors-inside/) and placed there since their installation.
+MELBOURNE_AREAS = [
+    ("Bourke Street Mall", AreaType.WALKWAY, rectangle(144.9645, -37.8140, 144.9675, -37.8131)),
+    ("Swanston Street, Town Hall to Flinders Lane", AreaType.WALKWAY,
+     rectangle(144.9654, -37.8170, 144.9675, -37.8146)),
+    ("Flinders Street Station", AreaType.SQUARE, rectangle(144.9645, -37.8195, 144.9690, -37.8171)),
+    ("Melbourne Central and State Library", AreaType.SQUARE, rectangle(144.9635, -37.8115, 144.9650, -37.8100)),
+    ("Southern Cross Station", AreaType.SQUARE, rectangle(144.9505, -37.8200, 144.9550, -37.8185)),
+]  # fmt: skip
+
+# The demo's moved sensor: the station tunnel's counter stood on the Markt first (Voorbeeldstad is made up).
+MOVED_SENSOR = "vbs-station-thermal-01"
+MOVED_AT = datetime(2026, 1, 12, 6, tzinfo=AMSTERDAM_TIME)
 
 THRESHOLDS = {
     "default": {"busy": 1.0, "crowded": 2.0, "critical": 3.5},
@@ -177,6 +192,16 @@ def load(organisations: dict[str, Organisation]) -> None:
         )
         if spec["status"] == "active":
             services.sensor_transition(caller=as_city, sensor=registered, action=SensorEvent.Action.CONFIRMED)
+        if spec["reference"] == MOVED_SENSOR:
+            services.sensor_placements_set(
+                caller=as_city,
+                sensor=registered,
+                placements=[
+                    {"area": areas["Markt"], "starts_at": registered.installed_at, "ends_at": MOVED_AT},
+                    {"area": areas[spec["area"]], "starts_at": MOVED_AT},
+                ],
+                note="Moved from the Markt to the station tunnel.",
+            )
 
     importers.sensors_import(
         caller=as_melbourne,
@@ -186,3 +211,9 @@ def load(organisations: dict[str, Organisation]) -> None:
         operator=melbourne,
         sensor_type="counting-camera",
     )
+    for name, area_type, geometry in MELBOURNE_AREAS:
+        area = services.area_create(
+            caller=as_melbourne, owner=melbourne, name=name, area_type=area_type, geometry=geometry
+        )
+        inside = [s for s in selectors.sensors_inside_area(area=area, caller=as_melbourne) if s.placed == "nowhere"]
+        services.area_place_sensors(caller=as_melbourne, area=area, sensors=inside)

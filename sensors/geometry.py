@@ -4,7 +4,8 @@ import math
 from dataclasses import dataclass
 
 from pyproj import Geod
-from shapely.geometry import Polygon
+from shapely import prepared
+from shapely.geometry import Point, Polygon
 from shapely.validation import explain_validity
 
 WGS84 = Geod(ellps="WGS84")
@@ -90,3 +91,11 @@ def polygon_facts(geometry) -> PolygonFacts:
     if polygon.area == 0 or round(abs(surface), 2) == 0:
         raise GeometryError("The polygon has no surface (less than 0.01 m²).", "/coordinates")
     return PolygonFacts(abs(surface), min_lon, min_lat, max_lon, max_lat)
+
+
+def points_inside(geometry: dict, points: dict) -> set:
+    """The keys of `points` ({key: (longitude, latitude)}) that lie in the stored polygon `geometry`, its
+    boundary included (a gate on the edge of a square counts for it) and its holes excluded."""
+    shell, *holes = [[tuple(position[:2]) for position in ring] for ring in geometry["coordinates"]]
+    polygon = prepared.prep(Polygon(shell, holes))
+    return {key for key, (lon, lat) in points.items() if polygon.covers(Point(lon, lat))}

@@ -15,7 +15,7 @@ from accounts.models import Organisation
 from accounts.selectors import Caller
 from api.parsers import csv_rows
 from api.problems import Conflict, ItemsRejected, error_pointers
-from sensors import services
+from sensors import selectors, services
 from sensors.models import IdentifiersKept, Measure, SensorStatus, SensorType, Visibility
 
 
@@ -88,6 +88,9 @@ def _measures(text: str) -> list[str]:
 def map_platform(row: dict, defaults: dict) -> tuple[dict, str, datetime | None]:
     """The platform's own columns (see docs/guides/municipality.md); returns fields, status, removal moment.
 
+    `area` (optional) names an area of the controller: the sensor stands there (sensors.services keeps its
+    placements: a new sensor since its installation, a confirmed one moved at the time of the import).
+
     `removed_at` (a moment or a date) states when a removed sensor was removed; the former `active_until`
     (the last day in service) is still read, as a removal at midnight UTC the day after."""
     fields = {
@@ -108,6 +111,13 @@ def map_platform(row: dict, defaults: dict) -> tuple[dict, str, datetime | None]
         "visibility": _choice(row.get("visibility", ""), Visibility.values, Visibility.PUBLIC),
         "restriction_reason": row.get("restriction_reason", "").strip(),
     }
+    if "area" in row:
+        # An area of the controller, by name; an empty cell: in no area. Only areas the importer may name
+        # (api.fields' scope for sensors): another's private area reads as one that does not exist.
+        name = (row["area"] or "").strip()
+        if name and name not in defaults["areas"]:
+            raise ValidationError({"area": f"No area named {name!r} of the controller that you may name."})
+        fields["area"] = defaults["areas"][name] if name else None
     removed_at = _moment(row.get("removed_at", ""))
     if removed_at is None and (last_day := _date(row.get("active_until", ""))) is not None:
         removed_at = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=UTC)
@@ -197,6 +207,7 @@ def sensors_import(
         "personal_data_at_edge": personal_data_at_edge,
         "legal_basis": legal_basis,
         "contact_email": contact_email or controller.contact_email,
+        "areas": {a.name: a for a in selectors.areas_for_sensors(caller=caller).filter(owner=controller)},
     }
     reader, rows = csv_rows(text)
     missing = required_columns - set(reader.fieldnames or [])

@@ -6,7 +6,8 @@ from django.db.models import Count, Max, Min, Q, QuerySet
 
 from accounts.selectors import Caller
 from datasets.models import Dataset, Record
-from sensors.models import Area, Sensor, SensorEvent, SensorStatus, Visibility
+from sensors.geometry import points_inside
+from sensors.models import Area, Placement, Sensor, SensorEvent, SensorStatus, Visibility
 from sensors.service_life import ServiceLife, in_service_q
 
 # Statuses of a sensor its controller confirmed: it has a service life, and stays in the register (a
@@ -85,6 +86,41 @@ def in_bbox(queryset: QuerySet[Sensor], min_lon: float, min_lat: float, max_lon:
 def areas_in_bbox(queryset, min_lon: float, min_lat: float, max_lon: float, max_lat: float):
     """Areas whose bounding box overlaps the box."""
     return queryset.filter(min_lon__lte=max_lon, max_lon__gte=min_lon, min_lat__lte=max_lat, max_lat__gte=min_lat)
+
+
+def sensors_inside_area(*, area: Area, caller: Caller) -> list[Sensor]:
+    """The sensors that may be placed in `area`, proposed from its polygon: those the caller may see, that
+    the area's owner controls, whose location lies inside the polygon (holes excluded, the boundary
+    included); removed ones too, since their past records belong to the place where they stood. Each
+    carries `placed`: `here` (its placement in force is in this area), `elsewhere` (in another area) or
+    `nowhere`, and `placed_since` (the start of its open placement; None: since installed, or none). The
+    bounding box narrows them in the database; shapely decides."""
+    candidates = {
+        sensor.pk: sensor
+        for sensor in Sensor.objects.filter(
+            sensors_visible_q(caller),
+            controller_id=area.owner_id,
+            longitude__gte=area.min_lon,
+            longitude__lte=area.max_lon,
+            latitude__gte=area.min_lat,
+            latitude__lte=area.max_lat,
+        ).select_related("area")
+    }
+    inside = points_inside(area.geometry, {pk: (s.longitude, s.latitude) for pk, s in candidates.items()})
+    open_since = dict(
+        Placement.objects.filter(sensor_id__in=inside, ends_at__isnull=True).values_list("sensor_id", "starts_at")
+    )
+    sensors = [candidates[pk] for pk in sorted(inside)]
+    for sensor in sensors:
+        sensor.placed = "nowhere" if sensor.area_id is None else "here" if sensor.area_id == area.pk else "elsewhere"
+        sensor.placed_since = open_since.get(sensor.pk)
+    return sensors
+
+
+def sensor_placements(*, sensor: Sensor) -> list[Placement]:
+    """Where the sensor stood, in time order (the one without a start first)."""
+    placements = list(Placement.objects.filter(sensor_id=sensor.pk).select_related("area"))
+    return sorted(placements, key=lambda p: (p.starts_at is not None, p.starts_at or datetime.min, p.pk))
 
 
 # What a request may name (api.fields scopes) -----------------------------------------------------

@@ -16,8 +16,20 @@ from accounts.selectors import Caller
 from api.problems import Conflict, Forbidden, NotOffered
 from sensors import selectors
 from sensors.geometry import GeometryError, check_point, polygon_facts
-from sensors.models import ActivePeriod, Area, Measure, Sensor, SensorEvent, SensorStatus, Suspension, Visibility
+from sensors.models import (
+    ActivePeriod,
+    Area,
+    Measure,
+    Placement,
+    Sensor,
+    SensorEvent,
+    SensorStatus,
+    Suspension,
+    Visibility,
+)
+from sensors.placements import Span, changed_span, check_placements, default_direction, ordered
 from sensors.service_life import check_life, status_of
+from sensors.signals import placements_changed
 
 # Roles that may register or edit sensors for their organisation, and that may decide as controller.
 REGISTERING_ROLES = {Role.ADMIN, Role.DATA_STEWARD, Role.INTEGRATOR}
@@ -69,6 +81,10 @@ def _snapshot(sensor: Sensor) -> dict:
         {"starts_at": p.starts_at, "ends_at": p.ends_at, "label": p.label} for p in sensor.active_periods.all()
     ]
     data["suspensions"] = [{"starts_at": s.starts_at, "ends_at": s.ends_at} for s in sensor.suspensions.all()]
+    data["placements"] = [
+        {"area": s.area_id, "direction": s.direction, "starts_at": s.starts_at, "ends_at": s.ends_at}
+        for s in _spans(sensor)
+    ]
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
@@ -191,6 +207,91 @@ def _set_periods(sensor: Sensor, periods: list[dict] | None) -> None:
     ActivePeriod.objects.bulk_create(ActivePeriod(sensor=sensor, **period) for period in periods)
 
 
+# Placements: where a sensor stood over time (sensors/placements.py). Changed only with the sensor row
+# locked (FOR UPDATE) or not yet visible to others (registration, an import's new row).
+
+
+def _spans(sensor: Sensor) -> list[Span]:
+    if sensor.pk is None:
+        return []
+    return ordered([Span.of(p) for p in Placement.objects.filter(sensor_id=sensor.pk)])
+
+
+def _set_spans(sensor: Sensor, spans: list[Span]) -> None:
+    """Replace the sensor's placements by `spans`; `Sensor.area` becomes the area of the open one (the one in
+    force now: no placement starts in the future), saved by the caller. Receivers of placements_changed
+    (the area rollups) hear the span whose attribution changed, inside this transaction."""
+    before, spans = _spans(sensor), ordered(spans)
+    if before != spans:
+        Placement.objects.filter(sensor_id=sensor.pk).delete()
+        Placement.objects.bulk_create(
+            Placement(sensor_id=sensor.pk, area_id=s.area_id, direction=s.direction, starts_at=s.starts_at,
+                      ends_at=s.ends_at)
+            for s in spans
+        )  # fmt: skip
+        changed = changed_span(before, spans)
+        if changed is not None:
+            placements_changed.send(sender=Placement, sensor_id=sensor.pk, start=changed[0], end=changed[1])
+    open_area = spans[-1].area_id if spans and spans[-1].ends_at is None else None
+    if sensor.area_id != open_area:
+        sensor.area = None if open_area is None else Area.objects.get(pk=open_area)
+        sensor.save(update_fields=["area", "updated_at"])
+
+
+def _moved(spans: list[Span], area_id: int | None, direction: str, at: datetime, field: str = "at") -> list[Span]:
+    """The placements after a move at `at` to `area_id` (None: taken out of every area): the open placement
+    ends at `at`, the next starts there. `at` lies after every recorded placement moment."""
+    starts = [s.starts_at for s in spans if s.starts_at is not None]
+    ends = [s.ends_at for s in spans if s.ends_at is not None]
+    if any(m >= at for m in starts) or any(m > at for m in ends):
+        latest = max(starts + ends)
+        raise ValidationError(
+            {
+                field: f"Must be after the sensor's last placement moment ({latest.isoformat()}); to change earlier "
+                "placements, correct them (PUT .../placements/)."
+            }
+        )
+    current = spans[-1] if spans and spans[-1].ends_at is None else None
+    if current is not None and (current.area_id, current.direction) == (area_id, direction):
+        return spans  # already there, the same way round
+    kept = [*spans[:-1], Span(current.area_id, current.direction, current.starts_at, at)] if current else spans
+    return kept if area_id is None else [*kept, Span(area_id, direction, at, None)]
+
+
+def _follow_installation(spans: list[Span], installed_before, installed_after) -> list[Span]:
+    """A first placement that started at the installation keeps starting there when the installation moment
+    is corrected (while it still ends after it)."""
+    if installed_before == installed_after or not spans or spans[0].starts_at != installed_before:
+        return spans
+    first = spans[0]
+    if installed_after is not None and first.ends_at is not None and installed_after >= first.ends_at:
+        return spans
+    return [Span(first.area_id, first.direction, installed_after, first.ends_at), *spans[1:]]
+
+
+def _upkeep_placements(sensor: Sensor, *, area_before: int | None, installed_before, at: datetime | None = None):
+    """After a change of the sensor's `area` or `installed_at` (registration, update, import): a proposed
+    sensor stands in its area from its installation (a change while proposed corrects, it does not move);
+    a confirmed one moves at `at` (default now), its earlier placements kept; one never placed stands in its
+    new area since its installation."""
+    spans = _spans(sensor)
+    if sensor.status == SensorStatus.PROPOSED:
+        if sensor.area_id is None:
+            new = []
+        else:
+            same = [s for s in spans if s.area_id == sensor.area_id]
+            direction = same[-1].direction if same else default_direction(sensor.measures)
+            new = [Span(sensor.area_id, direction, sensor.installed_at, None)]
+    else:
+        new = _follow_installation(spans, installed_before, sensor.installed_at)
+        direction = default_direction(sensor.measures)
+        if sensor.area_id != area_before and not new and at is None and sensor.area_id is not None:
+            new = [Span(sensor.area_id, direction, sensor.installed_at, None)]  # never placed: since installed
+        elif sensor.area_id != area_before:
+            new = _moved(new, sensor.area_id, direction, at or timezone.now(), "area")
+    _set_spans(sensor, new)
+
+
 @transaction.atomic
 def sensor_register(
     *, caller: Caller, controller: Organisation, operator: Organisation, active_periods=None, **fields
@@ -206,6 +307,7 @@ def sensor_register(
     _validate(sensor)
     _save(sensor)
     _set_periods(sensor, active_periods or [])
+    _upkeep_placements(sensor, area_before=None, installed_before=None)
     _record(
         sensor,
         SensorEvent.Action.REGISTERED,
@@ -240,11 +342,14 @@ def sensor_update(*, caller: Caller, sensor: Sensor, active_periods=None, **chan
     before = _snapshot(sensor)
     # installed_at and active_periods are part of the service life: the controller hears what they leave out.
     outside_before = _outside_service(sensor) if is_controller else None
+    area_before, installed_before = sensor.area_id, sensor.installed_at
     for name, value in changes.items():
         setattr(sensor, name, value)
     _validate(sensor)
     _save(sensor)
     _set_periods(sensor, active_periods)
+    # A new area is a move, now (POST .../move/ states when); a new installation moves a first placement.
+    _upkeep_placements(sensor, area_before=area_before, installed_before=installed_before)
     diff = _diff(before, _snapshot(sensor))
     if is_controller:
         _tell_outside_service(sensor, outside_before, diff)
@@ -384,14 +489,153 @@ def sensor_service_life_set(
     outside_before = _outside_service(sensor)
     sensor.suspensions.all().delete()
     Suspension.objects.bulk_create(Suspension(sensor=sensor, starts_at=a, ends_at=b) for a, b in pairs)
+    installed_before = sensor.installed_at
     sensor.installed_at, sensor.removed_at = installed_at, removed_at
     sensor.status = status_of(confirmed=True, removed_at=removed_at, suspensions=pairs)
     _save(sensor)
+    _upkeep_placements(sensor, area_before=sensor.area_id, installed_before=installed_before)
     diff = _diff(before, _snapshot(sensor))
     _tell_outside_service(sensor, outside_before, diff)
     if diff:
         _record(sensor, SensorEvent.Action.UPDATED, caller, acting_for=sensor.controller, changes=diff, note=note)
     return sensor
+
+
+def _placement_target(caller: Caller, sensor: Sensor, what: str) -> Sensor:
+    """The sensor locked for a change of its placements, decided by its controller once confirmed."""
+    sensor = (
+        Sensor.objects.select_for_update().select_related("controller", "operator", "sensor_type").get(pk=sensor.pk)
+    )
+    _require_role(
+        caller,
+        DECIDING_ROLES,
+        sensor.controller,
+        "not_the_controller",
+        f"Only a data steward or admin of the controller ({sensor.controller.name}) can {what}.",
+    )
+    if sensor.status == SensorStatus.PROPOSED:
+        raise Conflict(
+            "A proposed sensor stands in its area from its installation: change its `area` (PATCH); moves are "
+            "recorded once it is confirmed.",
+            "wrong_status",
+        )
+    return sensor
+
+
+def _check_area(sensor: Sensor, area: Area | None, field: str, errors: dict) -> None:
+    if area is not None and area.owner_id != sensor.controller_id:
+        errors[field] = "The area must belong to the sensor's controller."
+
+
+def _check_still_located(sensor: Sensor, spans: list[Span], field: str, errors: dict) -> None:
+    if sensor.latitude is None and not (spans and spans[-1].ends_at is None):
+        errors.setdefault(field, "A sensor without a location must stand in an area now: keep an open placement.")
+
+
+def _placements_changed(sensor: Sensor, caller: Caller, before: dict, note: str) -> Sensor:
+    diff = _diff(before, _snapshot(sensor))
+    if diff:
+        _record(sensor, SensorEvent.Action.UPDATED, caller, acting_for=sensor.controller, changes=diff, note=note)
+    return sensor
+
+
+@transaction.atomic
+def sensor_move(
+    *,
+    caller: Caller,
+    sensor: Sensor,
+    area: Area | None,
+    direction: str | None = None,
+    at: datetime | None = None,
+    note: str = "",
+) -> Sensor:
+    """The controller records that a sensor moved at `at` (default now) to `area` (None: out of every area),
+    its gate counting `direction` (default: `enters` for a line counter, else `inside`). Its open placement
+    ends at `at`; the records before keep their old area. A sensor never placed before stands there since
+    its installation when no `at` is given."""
+    sensor = _placement_target(caller, sensor, "move it")
+    now = timezone.now()
+    moment = now if at is None else at
+    errors: dict[str, str] = {}
+    if moment > now + CLOCK_TOLERANCE:
+        errors["at"] = "Lies in the future: say when it happened, at the latest now."
+    _check_area(sensor, area, "area", errors)
+    if errors:
+        raise ValidationError(errors)
+    before = _snapshot(sensor)
+    direction = direction or default_direction(sensor.measures)
+    spans = _spans(sensor)
+    if at is None and not spans:
+        # Never placed: it has stood there since its installation, unless `at` says otherwise.
+        spans = [] if area is None else [Span(area.pk, direction, sensor.installed_at, None)]
+    else:
+        spans = _moved(spans, None if area is None else area.pk, direction, moment)
+    _check_still_located(sensor, spans, "area", errors)
+    if errors:
+        raise ValidationError(errors)
+    _set_spans(sensor, spans)
+    return _placements_changed(sensor, caller, before, note[:300])
+
+
+@transaction.atomic
+def sensor_placements_set(*, caller: Caller, sensor: Sensor, placements: list[dict], note: str = "") -> Sensor:
+    """The controller corrects where a sensor stood over its whole life (an earlier move, a gate that counted
+    the other way): the list replaces its placements, checked as a whole; recorded in its history."""
+    sensor = _placement_target(caller, sensor, "correct its placements")
+    now = timezone.now()
+    default = default_direction(sensor.measures)
+    spans = [
+        Span(p["area"].pk, p.get("direction") or default, p.get("starts_at"), p.get("ends_at")) for p in placements
+    ]
+    errors = check_placements(spans)
+    for index, placement in enumerate(placements):
+        _check_area(sensor, placement["area"], f"placements/{index}/area", errors)
+        for name in ("starts_at", "ends_at"):
+            if placement.get(name) is not None and placement[name] > now + CLOCK_TOLERANCE:
+                errors.setdefault(f"placements/{index}/{name}", "Lies in the future: placements record the past.")
+    if not errors:
+        _check_still_located(sensor, ordered(spans), "placements", errors)
+    if errors:
+        raise _nested_errors(errors)
+    before = _snapshot(sensor)
+    _set_spans(sensor, spans)
+    return _placements_changed(sensor, caller, before, note[:300])
+
+
+@transaction.atomic
+def area_place_sensors(
+    *,
+    caller: Caller,
+    area: Area,
+    sensors: list[Sensor],
+    direction: str | None = None,
+    at: datetime | None = None,
+    note: str = "",
+) -> list[Sensor]:
+    """Place the given sensors (proposed from the area's polygon) in `area` from `at` (default now): each
+    moves there as with `sensor_move`; those already there are left as they are. All or none."""
+    _require_role(
+        caller, DECIDING_ROLES, area.owner, "not_the_owner", "Only a data steward or admin of the owner can do this."
+    )
+    errors: dict[str, str] = {}
+    moved = []
+    for index, sensor in enumerate(sensors):
+        try:
+            if sensor.status == SensorStatus.PROPOSED:
+                # Not yet confirmed: it stands in its area from its installation (a correction, not a move).
+                sensor = sensor_update(caller=caller, sensor=sensor, area=area)
+            else:
+                sensor = sensor_move(caller=caller, sensor=sensor, area=area, direction=direction, at=at, note=note)
+        except ValidationError as error:
+            messages = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
+            for name, texts in messages.items():
+                key = "at" if name == "at" else f"sensors/{index}"
+                errors.setdefault(key, " ".join(texts))
+        else:
+            moved.append(sensor)
+    if errors:
+        raise _nested_errors(errors)
+    return moved
 
 
 def sensor_import_row(
@@ -420,7 +664,8 @@ def sensor_import_row(
     `as_controller`: the caller decides for the controller. Without it (an operator's import) only the
     operator's own proposals are updated, and stay proposed: a confirmed sensor is the controller's to
     change, as through the API (`sensor_update`)."""
-    existing = Sensor.objects.filter(operator=operator, reference=fields["reference"])
+    # Locked like every other change of a sensor (its placements and service life are checked as a whole).
+    existing = Sensor.objects.select_for_update().filter(operator=operator, reference=fields["reference"])
     if not may_register:
         existing = existing.filter(controller=controller)
     existing = existing.first()
@@ -444,6 +689,7 @@ def sensor_import_row(
         _validate(sensor)
         _save(sensor)
         _set_periods(sensor, periods or [])
+        _upkeep_placements(sensor, area_before=None, installed_before=None)
         _record(
             sensor,
             SensorEvent.Action.IMPORTED,
@@ -461,6 +707,7 @@ def sensor_import_row(
             {"reference": "This sensor is confirmed: only its controller changes it, not an operator's import."}
         )
     before = _snapshot(existing)
+    area_before, installed_before = existing.area_id, existing.installed_at
     for name, value in fields.items():
         setattr(existing, name, value)
     reinstated_from = None
@@ -480,18 +727,21 @@ def sensor_import_row(
         if existing.status != SensorStatus.PROPOSED and existing.confirmed_at is None:
             existing.confirmed_at = now
     _validate(existing)
+    # Unchanged is decided on the row's own fields; the placements follow them (so they are not compared).
     after = _snapshot(existing)
+    after["placements"] = before["placements"]
     if reinstated_from is not None:
         after["suspensions"] = [*after["suspensions"], {"starts_at": reinstated_from, "ends_at": now}]
         after = json.loads(json.dumps(after, cls=DjangoJSONEncoder))
-    diff = _diff(before, after)
-    if not diff:
+    if not _diff(before, after):
         return "unchanged", ""
     if existing.status == SensorStatus.REMOVED:
         existing.suspensions.filter(ends_at__isnull=True).update(ends_at=existing.removed_at)
     if reinstated_from is not None:
         Suspension.objects.create(sensor=existing, starts_at=reinstated_from, ends_at=now)
     _save(existing)
+    _upkeep_placements(existing, area_before=area_before, installed_before=installed_before)
+    diff = _diff(before, _snapshot(existing))
     _record(existing, SensorEvent.Action.IMPORTED, caller, acting_for=acting_for, changes=diff)
     return "updated", note
 

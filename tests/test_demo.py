@@ -1,5 +1,6 @@
 """`manage.py demo`: organisations of every kind, people and keys, credentials shown once; purposes and grants."""
 
+from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
@@ -11,6 +12,7 @@ from rest_framework.test import APIClient
 from accounts.models import ApiKey, Membership, Organisation, OrganisationKind
 from datasets.models import Dataset
 from purposes.models import AccessEvent, CompatibilityAssessment, Grant, Purpose, PurposeDecision, PurposeStatus
+from sensors.models import Area, Placement, Sensor
 
 pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
 
@@ -156,3 +158,35 @@ def test_public_purposes_list_those_in_force_and_not_the_withdrawn_one(demo):
     police = listed["politie-openbare-orde-stratumseind"]
     assert [dataset["title"] for dataset in police["datasets"]] == ["Stratumseind passages"]
     assert listed["crowd-lab-flow-research"]["datasets"] == []
+
+
+def test_demo_places_melbourne_sensors_by_their_areas_polygons_and_shows_a_moved_sensor(demo):
+    melbourne = Organisation.objects.get(slug="city-of-melbourne")
+    mall = Area.objects.get(owner=melbourne, name="Bourke Street Mall")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {demo['CDP_KEY_CITY_OF_MELBOURNE']}")
+    inside = client.get(f"/api/v1/areas/{mall.pk}/sensors-inside/")
+    assert inside.status_code == 200, inside.content
+    assert {(row["reference"], row["placed"]) for row in inside.json()} == {
+        ("1", "here"),
+        ("2", "here"),
+        ("63", "here"),
+    }
+    # Placed since their installation, so January 2011's counts belong to their areas.
+    placed = Placement.objects.filter(area__owner=melbourne)
+    january = datetime(2011, 1, 1, tzinfo=UTC)
+    assert (
+        placed.count() >= 15
+        and not placed.filter(starts_at__gt=january).exclude(sensor__installed_at__gt=january).exists()
+    )
+    assert placed.values("area").distinct().count() == 5
+    assert Sensor.objects.filter(controller=melbourne, area__isnull=False).count() == placed.count()
+
+    moved = Sensor.objects.get(reference="vbs-station-thermal-01")
+    history = APIClient().get(f"/api/v1/public/sensors/{moved.pk}/placements/").json()
+    assert [(row["area_name"], row["ends_at"] is None) for row in history] == [
+        ("Markt", False),
+        ("Stationsplein", True),
+    ]
+    assert history[0]["ends_at"] == history[1]["starts_at"] == "2026-01-12T05:00:00Z"
+    assert moved.area.name == "Stationsplein"

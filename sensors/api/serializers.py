@@ -14,7 +14,17 @@ from api.serializers import WholeValueMixin
 from purposes import selectors as purposes_selectors
 from sensors import selectors
 from sensors.geometry import MAX_POLYGON_POSITIONS
-from sensors.models import ActivePeriod, Area, Measure, Sensor, SensorEvent, SensorType, Suspension
+from sensors.models import (
+    ActivePeriod,
+    Area,
+    GateDirection,
+    Measure,
+    Placement,
+    Sensor,
+    SensorEvent,
+    SensorType,
+    Suspension,
+)
 from sensors.services import FIXED_FIELDS, TransferNotOffered
 
 
@@ -307,6 +317,104 @@ class ServiceLifeSerializer(serializers.Serializer):
     installed_at = MomentOrDateField(allow_null=True, help_text="null: unknown (bounds nothing)")
     removed_at = MomentOrDateField(allow_null=True, required=False, default=None, help_text="null: not removed")
     suspensions = SuspensionSerializer(many=True, required=False, default=list)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+
+DIRECTION_HELP = (
+    "Which way the sensor's `in` points for the area: `enters` (its in enters the area), `leaves` (in and out "
+    "swap for the area), `inside` (it measures inside the area, no gate). Default: `enters` for a sensor that "
+    "counts at a line, else `inside`."
+)
+# A sensor moves a few times a year; a history longer than this is not a placement history.
+MAX_PLACEMENTS = 1000
+
+
+class PlacementSerializer(WholeValueMixin, serializers.ModelSerializer):
+    """Where a sensor stood: an area, which way its gate counts, from `starts_at` until `ends_at` (half-open)."""
+
+    area = ScopedPrimaryKeyRelatedField(
+        model=Area,
+        scope=selectors.areas_for_sensors,
+        help_text="An area of the sensor's controller (its id).",
+    )
+    area_name = serializers.CharField(source="area.name", read_only=True)
+    direction = serializers.ChoiceField(choices=GateDirection.choices, required=False, help_text=DIRECTION_HELP)
+    starts_at = MomentOrDateField(
+        required=False, allow_null=True, default=None, help_text="From (inclusive); null: since it was installed."
+    )
+    ends_at = MomentOrDateField(
+        required=False, allow_null=True, default=None, help_text="Until (exclusive); null: still there."
+    )
+
+    class Meta:
+        model = Placement
+        fields = ["area", "area_name", "direction", "starts_at", "ends_at"]
+        validators = []
+
+
+class PlacementsSerializer(serializers.Serializer):
+    """A sensor's whole placement history, as its controller corrects it (PUT replaces it)."""
+
+    placements = PlacementSerializer(
+        many=True,
+        max_length=MAX_PLACEMENTS,
+        help_text="Every placement, none overlapping; only the last may be open (`ends_at` null).",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+
+class SensorMoveSerializer(serializers.Serializer):
+    """A move: the sensor stands in `area` from `at`; its open placement ends there."""
+
+    area = ScopedPrimaryKeyRelatedField(
+        model=Area,
+        scope=selectors.areas_for_sensors,
+        allow_null=True,
+        help_text="The area of the sensor's controller it stands in from `at`; null: in no area any more.",
+    )
+    direction = serializers.ChoiceField(choices=GateDirection.choices, required=False, help_text=DIRECTION_HELP)
+    at = MomentOrDateField(
+        required=False,
+        help_text="When it moved (default now): not in the future, after the sensor's last placement moment.",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+
+class SensorInsideSerializer(serializers.ModelSerializer):
+    """A sensor whose location lies inside an area's polygon, and where it is placed now."""
+
+    location = GeoJSONPointField(read_only=True)
+    placed = serializers.ChoiceField(
+        choices=["here", "elsewhere", "nowhere"],
+        read_only=True,
+        help_text="`here`: its placement in force is in this area; `elsewhere`: in another area (`area`); "
+        "`nowhere`: in no area.",
+    )
+    placed_since = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Start of its placement in force (null: since installed, or none)."
+    )
+
+    class Meta:
+        model = Sensor
+        fields = ["id", "reference", "name", "status", "location", "area", "placed", "placed_since"]
+        read_only_fields = fields
+
+
+class PlaceSensorsInsideSerializer(serializers.Serializer):
+    """Place sensors proposed from the area's polygon in the area, from `at`."""
+
+    sensors = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False,
+        max_length=10_000,
+        help_text="Ids among those inside the area (GET .../sensors-inside/); default: every one not placed here.",
+    )
+    direction = serializers.ChoiceField(choices=GateDirection.choices, required=False, help_text=DIRECTION_HELP)
+    at = MomentOrDateField(
+        required=False,
+        help_text="From when they stand there (default now): not in the future, after each one's last placement "
+        "moment. A proposed sensor stands there from its installation.",
+    )
     note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
 
 

@@ -24,10 +24,15 @@ from sensors.api.serializers import (
     AreaSerializer,
     AreaSummarySerializer,
     ImportResultSerializer,
+    PlacementSerializer,
+    PlacementsSerializer,
+    PlaceSensorsInsideSerializer,
     PublicSensorSerializer,
     RestrictedSummarySerializer,
     SensorChangeSerializer,
     SensorEventSerializer,
+    SensorInsideSerializer,
+    SensorMoveSerializer,
     SensorSerializer,
     SensorServiceEventSerializer,
     SensorTransitionSerializer,
@@ -185,6 +190,50 @@ class SensorViewSet(
         )
         return Response(SensorChangeSerializer(sensor).data)
 
+    @extend_schema(
+        methods=["get"],
+        summary="Where a sensor stood over time: areas, gate direction, from, until",
+        responses=PlacementSerializer(many=True),
+        filters=False,
+    )
+    @extend_schema(
+        methods=["put"],
+        summary="Correct where a sensor stood over its whole life (the controller); replaces every placement",
+        request=PlacementsSerializer,
+        responses=PlacementSerializer(many=True),
+        filters=False,
+    )
+    @action(
+        detail=True,
+        methods=["get", "put"],
+        pagination_class=None,
+        filterset_class=None,
+        renderer_classes=[JSONRenderer],
+    )
+    def placements(self, request, pk=None):
+        sensor = self.get_object()
+        if request.method == "PUT":
+            serializer = PlacementsSerializer(data=request.data, context=self.get_serializer_context())
+            serializer.is_valid(raise_exception=True)
+            sensor = services.sensor_placements_set(
+                caller=caller_of(request), sensor=sensor, **serializer.validated_data
+            )
+        return Response(PlacementSerializer(selectors.sensor_placements(sensor=sensor), many=True).data)
+
+    @extend_schema(
+        summary="Record that a sensor moved to another area (or out of every area), now or at `at` (the controller)",
+        request=SensorMoveSerializer,
+        responses=PlacementSerializer(many=True),
+        filters=False,
+    )
+    @action(detail=True, methods=["post"], pagination_class=None, filterset_class=None, renderer_classes=[JSONRenderer])
+    def move(self, request, pk=None):
+        sensor = self.get_object()
+        serializer = SensorMoveSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        sensor = services.sensor_move(caller=caller_of(request), sensor=sensor, **serializer.validated_data)
+        return Response(PlacementSerializer(selectors.sensor_placements(sensor=sensor), many=True).data)
+
     @extend_schema(summary="A sensor's history: who changed what, when", responses=SensorEventSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, renderer_classes=[JSONRenderer])
     def history(self, request, pk=None):
@@ -277,7 +326,63 @@ class AreaViewSet(ScopedModelViewSet):
         try:
             instance.delete()
         except ProtectedError:
-            raise Conflict("Sensors still use this area: move or remove them first.", "area_in_use") from None
+            raise Conflict(
+                "Sensors stand or stood in this area (their placements keep it): move or remove them first.",
+                "area_in_use",
+            ) from None
+
+    @extend_schema(
+        summary="The sensors whose location lies inside the area's polygon, and where each is placed now",
+        responses=SensorInsideSerializer(many=True),
+        filters=False,
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="sensors-inside",
+        pagination_class=None,
+        filterset_class=None,
+        renderer_classes=[JSONRenderer],
+    )
+    def sensors_inside(self, request, pk=None):
+        sensors = selectors.sensors_inside_area(area=self.get_object(), caller=caller_of(request))
+        return Response(SensorInsideSerializer(sensors, many=True).data)
+
+    @extend_schema(
+        summary="Place the sensors inside the area's polygon in the area, from `at` (the owner's steward)",
+        request=PlaceSensorsInsideSerializer,
+        responses=SensorInsideSerializer(many=True),
+        filters=False,
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="sensors-inside/place",
+        pagination_class=None,
+        filterset_class=None,
+        renderer_classes=[JSONRenderer],
+    )
+    def place_sensors_inside(self, request, pk=None):
+        area = self.get_object()
+        serializer = PlaceSensorsInsideSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        caller = caller_of(request)
+        inside = {sensor.pk: sensor for sensor in selectors.sensors_inside_area(area=area, caller=caller)}
+        if "sensors" in data:
+            unknown = {
+                str(index): ["Not a sensor inside this area's polygon that you may place (GET .../sensors-inside/)."]
+                for index, pk in enumerate(data["sensors"])
+                if pk not in inside
+            }
+            if unknown:
+                raise ValidationError({"sensors": unknown})
+            chosen = [inside[pk] for pk in dict.fromkeys(data.pop("sensors"))]
+        else:
+            chosen = [sensor for sensor in inside.values() if sensor.placed != "here"]
+        services.area_place_sensors(caller=caller, area=area, sensors=chosen, **data)
+        sensors = selectors.sensors_inside_area(area=area, caller=caller)
+        return Response(SensorInsideSerializer(sensors, many=True).data)
 
 
 class RegisterPagination(PageNumberPagination):
@@ -315,3 +420,12 @@ class PublicSensorViewSet(PublicReadOnlyViewSet):
     )
     def restricted(self, request):
         return Response(RestrictedSummarySerializer(selectors.register_restricted_summary(), many=True).data)
+
+    @extend_schema(
+        summary="Where a sensor of the register stood over time (a restricted sensor's placements are not public)",
+        responses=PlacementSerializer(many=True),
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, renderer_classes=[JSONRenderer], filterset_class=None)
+    def placements(self, request, pk=None):
+        return Response(PlacementSerializer(selectors.sensor_placements(sensor=self.get_object()), many=True).data)
