@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from datasets.models import ROLLUP_GRAIN, AreaRollup, Dataset, Record, RecordRollup, SchemaVersion
-from sensors.models import GateDirection, Placement
+from sensors.models import GateDirection, Placement, Sensor
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 GRAIN_SECONDS = int(ROLLUP_GRAIN.total_seconds())
@@ -378,6 +378,16 @@ def verify(dataset: Dataset, start: datetime | None = None, end: datetime | None
             model = RecordRollup if table == "sensor" else AreaRollup
             _replace(model, subject[:-3], dataset.pk, {key: computed.get(key) for key in wrong})
     return differences
+
+
+def records_without_sensor(dataset: Dataset, start: datetime | None = None, end: datetime | None = None) -> int:
+    """Records whose sensor does not exist (the reference check, whether or not the table has the foreign key)."""
+    records = Record.objects.unguarded("integrity").filter(dataset=dataset, sensor_id__isnull=False)
+    if start is not None:
+        records = records.filter(observed_from__gte=start)
+    if end is not None:
+        records = records.filter(observed_from__lt=end)
+    return records.exclude(sensor_id__in=Sensor.objects.values("pk")).count()
 
 
 # PostgreSQL: the batch's new records added to both rollups in the ingest statement -------------------------

@@ -255,7 +255,7 @@ def bucket_finer_than_data(dataset: Dataset, minutes: int) -> str | None:
     """Why a bucket of `minutes` is finer than the dataset's data can tell (None when it is not)."""
     period = dataset.schema_version.period
     if minutes < 60 and (period is None or period > timedelta(minutes=minutes)):
-        every = f"every {period}" if period else "without a fixed period"
+        every = f"every {period.total_seconds() / 60:g} minutes" if period else "without a fixed period"
         return f"The records of this dataset come {every}: a {minutes}-minute bucket would be finer than the data."
     return None
 
