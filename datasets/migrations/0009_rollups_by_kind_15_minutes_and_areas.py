@@ -80,6 +80,14 @@ def rebuild_rollups(apps, schema_editor):
             [AreaRollup(dataset=dataset, area_id=a, bucket=b, **v) for (a, b), v in area_cells.items()],
             batch_size=1000,
         )
+    check_now(schema_editor)
+
+
+def check_now(schema_editor):
+    """Run the deferred foreign-key checks of the rows written here, so the schema can change after them in the
+    same transaction (PostgreSQL refuses an ALTER TABLE with pending trigger events)."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def hourly_rollups(apps, schema_editor):
@@ -102,6 +110,7 @@ def hourly_rollups(apps, schema_editor):
     RecordRollup._base_manager.bulk_create(
         [RecordRollup(dataset_id=d, sensor_id=s, bucket=b, **v) for (d, s, b), v in hours.items()], batch_size=1000
     )
+    check_now(schema_editor)
 
 
 class Migration(migrations.Migration):
