@@ -1,4 +1,4 @@
-"""Standard schemas, datasets described for catalogues, records, their hourly rollup, and ingest batches."""
+"""Standard schemas, datasets described for catalogues, records, their 15-minute rollups, and ingest batches."""
 
 from datetime import timedelta
 
@@ -136,6 +136,12 @@ class Dataset(models.Model):
     retention_days = models.PositiveIntegerField(
         default=365, validators=[MinValueValidator(1), MaxValueValidator(36_500)]
     )
+    rollup_retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(36_500)],
+        help_text="Days the 15-minute rollups are kept (default 3650, never fewer than retention_days).",
+    )
     collection_purposes = models.ManyToManyField(
         "purposes.Purpose",
         blank=True,
@@ -160,6 +166,12 @@ class Dataset(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def rollup_retention(self) -> timedelta:
+        """How long rollups are kept: the dataset's own figure or the default, at least the records' retention."""
+        days = self.rollup_retention_days or DEFAULT_ROLLUP_RETENTION_DAYS
+        return timedelta(days=max(days, self.retention_days))
 
 
 class IngestBatch(models.Model):
@@ -266,22 +278,40 @@ class Record(models.Model):
         return f"{self.dataset_id}/{self.sensor_id or self.series}@{self.observed_from:%Y-%m-%dT%H:%M}"
 
 
+# The rollups' base grain: 15 minutes aligned in UTC, so that the hours and days of every time zone (offsets
+# of 30 and 45 minutes included) are unions of whole buckets (ADR 0009).
+ROLLUP_GRAIN = timedelta(minutes=15)
+# Rollups outlive raw records (baselines and forecasts need years of history); at least the records' retention.
+DEFAULT_ROLLUP_RETENTION_DAYS = 3650
+
+
 class RecordRollup(models.Model):
-    """Records per dataset, sensor and hour, kept current in the ingest transaction (for indicators)."""
+    """A sensor's records per 15-minute bucket, each measure aggregated by its declared kind (ADR 0009).
+
+    Kept current in the ingest transaction and kept after its records are deleted. `count_in`, `count_out`
+    and `count` are sums of the schema's additive counts in those record columns (NULL when the column holds
+    no additive count, e.g. group-observation's `group_count`, a gauge); `gauge_*` describe the schema's
+    gauge (or sound level); `energy_sum` is the sum of 10^(L/10) of a sound level in dB; `data_sums` the
+    sums of additive counts kept in `data` (the distance-keeping levels)."""
 
     purpose_bound = True  # served only under the purpose guard (api.checks.is_purpose_bound)
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="rollups")
     sensor = models.ForeignKey(Sensor, on_delete=models.CASCADE, related_name="+")
-    bucket = models.DateTimeField(help_text="Start of the hour (UTC).")
+    bucket = models.DateTimeField(help_text="Start of the 15-minute bucket (aligned in UTC).")
     records = models.PositiveIntegerField()
+    covered_seconds = models.BigIntegerField(null=True, help_text="Sum of the records' intervals; NULL for instants.")
     count_in = models.BigIntegerField(null=True)
     count_out = models.BigIntegerField(null=True)
     count = models.BigIntegerField(null=True)
-    gauge_sum = models.FloatField(null=True)
+    gauge_sum = models.FloatField(null=True, help_text="NULL for a sound level (its mean comes from energy_sum).")
     gauge_min = models.FloatField(null=True)
     gauge_max = models.FloatField(null=True)
     gauge_n = models.PositiveIntegerField(default=0)
+    gauge_last = models.FloatField(null=True, help_text="The gauge of the latest record (by observed_from).")
+    gauge_last_at = models.DateTimeField(null=True)
+    energy_sum = models.FloatField(null=True, help_text="Sum of 10^(L/10) of a sound level L in dB.")
+    data_sums = models.JSONField(null=True, help_text="{measure: sum} of additive counts kept in `data`.")
 
     objects = PurposeBoundManager()
 
@@ -291,7 +321,42 @@ class RecordRollup(models.Model):
         indexes = [models.Index(fields=["dataset", "bucket"], name="rollup_dataset_bucket")]
 
     def __str__(self) -> str:
-        return f"{self.dataset_id}/{self.sensor_id}@{self.bucket:%Y-%m-%dT%H}"
+        return f"{self.dataset_id}/{self.sensor_id}@{self.bucket:%Y-%m-%dT%H:%M}"
+
+
+class AreaRollup(models.Model):
+    """A dataset's records per area and 15-minute bucket, each record attributed to the placement of its
+    sensor in force at its `observed_from` (sensors.models.Placement), with the gate direction applied:
+    `enters` keeps in and out, `leaves` swaps them, `inside` adds gauges and no in/out. `count` and the
+    data sums come from every placement. One row per bucket, so an area-week reads 672 rows."""
+
+    purpose_bound = True  # served only under the purpose guard (api.checks.is_purpose_bound)
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="area_rollups")
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="+")
+    bucket = models.DateTimeField(help_text="Start of the 15-minute bucket (aligned in UTC).")
+    records = models.PositiveIntegerField()
+    sensors = models.PositiveIntegerField(help_text="Sensors with a record in the bucket.")
+    covered_seconds = models.BigIntegerField(null=True)
+    count_in = models.BigIntegerField(null=True)
+    count_out = models.BigIntegerField(null=True)
+    count = models.BigIntegerField(null=True)
+    gauge_sum = models.FloatField(null=True)
+    gauge_min = models.FloatField(null=True)
+    gauge_max = models.FloatField(null=True)
+    gauge_n = models.PositiveIntegerField(default=0)
+    energy_sum = models.FloatField(null=True)
+    data_sums = models.JSONField(null=True)
+
+    objects = PurposeBoundManager()
+
+    class Meta:
+        ordering = ["dataset", "area", "bucket"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "area", "bucket"], name="arearollup_unique_bucket")]
+        indexes = [models.Index(fields=["dataset", "bucket"], name="arearollup_dataset_bucket")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id}/area {self.area_id}@{self.bucket:%Y-%m-%dT%H:%M}"
 
 
 class IdempotencyKey(models.Model):

@@ -49,7 +49,13 @@ def check_document(document: dict, source: str = "") -> None:
     if not isinstance(validator, jsonschema_rs.Draft202012Validator):
         raise SchemaDocumentError(f"{source}: record_schema must declare draft 2020-12")
     properties = document["record_schema"].get("properties", {})
+    from datasets.rollups import KINDS
+
     for measure in document["measures"]:
+        if measure.get("aggregation") not in KINDS:
+            raise SchemaDocumentError(
+                f"{source}: measure {measure['name']} has no known aggregation ({', '.join(sorted(KINDS))})"
+            )
         if measure.get("column") not in COLUMNS:
             raise SchemaDocumentError(f"{source}: measure {measure['name']} maps to unknown column")
         if measure["name"] not in properties:

@@ -1,18 +1,20 @@
-"""Retention: records older than their dataset's retention are deleted, in batches, and logged."""
+"""Retention: records older than their dataset's retention are deleted, in batches, and logged; rollups
+are kept longer (Dataset.rollup_retention) and deleted by whole buckets."""
 
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from datasets import storage
-from datasets.models import Dataset, Record, RecordRollup, RetentionRun
+from datasets import rollups, storage
+from datasets.models import AreaRollup, Dataset, Record, RecordRollup, RetentionRun
 
 DELETE_BATCH = 10_000
 
 
 def dataset_retention_enforce(*, dataset: Dataset, now: datetime | None = None, batch_size: int = DELETE_BATCH):
-    """Delete the dataset's records observed before now - retention; rollups follow. Returns the run."""
+    """Delete the dataset's records observed before now - retention, and its rollups older than their own
+    (longer) retention. Returns the run."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=dataset.retention_days)
     deleted = 0
@@ -30,19 +32,19 @@ def dataset_retention_enforce(*, dataset: Dataset, now: datetime | None = None, 
             deleted += Record.objects.unguarded("retention").filter(id__in=ids).delete()[0]
     with transaction.atomic():
         storage.lock_dataset(dataset.pk)
-        # Hours wholly before the cutoff go; the hour that holds the cutoff is recomputed.
-        boundary = storage.hour_of(cutoff)
-        rollups_deleted = (
-            RecordRollup.objects.unguarded("retention").filter(dataset=dataset, bucket__lt=boundary).delete()[0]
-        )
-        sensors = (
-            RecordRollup.objects.unguarded("retention")
-            .filter(dataset=dataset, bucket=boundary)
-            .values_list("sensor_id", flat=True)
-        )
-        storage.rollups_refresh(dataset.pk, {(sensor_id, boundary) for sensor_id in sensors})
+        # Rollups survive their records and have their own, longer retention (ADR 0009): whole buckets that
+        # ended before the rollup cutoff go.
+        rollups_deleted = rollups_retention_enforce(dataset, now)
         if deleted:
             storage.coverage_refresh(dataset.pk)
         return RetentionRun.objects.create(
             dataset=dataset, cutoff=cutoff, records_deleted=deleted, rollups_deleted=rollups_deleted
         )
+
+
+def rollups_retention_enforce(dataset: Dataset, now: datetime) -> int:
+    """Delete the dataset's sensor and area rollups of buckets that end before now - rollup retention (inside
+    the caller's transaction, the dataset locked); returns how many rows went."""
+    boundary = rollups.bucket_of(now - dataset.rollup_retention)
+    deleted = RecordRollup.objects.unguarded("retention").filter(dataset=dataset, bucket__lt=boundary).delete()[0]
+    return deleted + AreaRollup.objects.unguarded("retention").filter(dataset=dataset, bucket__lt=boundary).delete()[0]

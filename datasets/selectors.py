@@ -1,15 +1,18 @@
 """Reads for datasets: the public catalogue, coverage in space and time."""
 
+import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from zoneinfo import available_timezones
 
 from django.db import connection
-from django.db.models import BooleanField, Count, F, Q, QuerySet, Sum
+from django.db.models import BooleanField, DateTimeField, F, Func, Max, Min, Q, QuerySet, Sum, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import TruncDay
+from django.db.models.functions import ExtractMinute, TruncDay
 
 from accounts.selectors import Caller
-from datasets.models import AccessClassification, Dataset, DatasetStatus, Record, RecordRollup
+from datasets.models import AccessClassification, AreaRollup, Dataset, DatasetStatus, Record, RecordRollup
 from purposes.decisions import AccessDecision, UnguardedRead
 from purposes.models import Grant
 from sensors.models import Visibility
@@ -211,13 +214,59 @@ def _after(key: str, after: tuple):
 
 # Aggregated counts, as the counts endpoint serves them -------------------------------------------
 
-BUCKETS = {"hour": 60, "day": 24 * 60}
+BUCKETS = {"15m": 15, "hour": 60, "day": 24 * 60}
+GAUGE_FIELDS = ("gauge_mean", "gauge_min", "gauge_max")
 
 
-def on_bucket_edge(moment: datetime, minutes: int) -> bool:
-    """Whether `moment` starts a bucket of `minutes` (buckets are aligned on UTC midnight)."""
+class LessMinutes(Func):
+    """A moment less a whole number of minutes, in SQL."""
+
+    output_field = DateTimeField()
+    template = "(%(expressions)s)"
+    arg_joiner = " - make_interval(mins => 1) * "
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Django's own SQLite function for moment arithmetic, with the minutes in microseconds.
+        return self.as_sql(
+            compiler, connection, template="django_format_dtdelta('-', %(expressions)s * 60000000)", arg_joiner=", "
+        )
+
+
+@lru_cache(maxsize=1)
+def time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def on_bucket_edge(moment: datetime, minutes: int, zone: tzinfo = UTC) -> bool:
+    """Whether `moment` starts a bucket of `minutes` in `zone`: a 15-minute bucket aligned in UTC, the start
+    of an hour or of a day on the zone's clock."""
     utc = moment.astimezone(UTC)
-    return utc.second == 0 and utc.microsecond == 0 and (utc.hour * 60 + utc.minute) % minutes == 0
+    if utc.second or utc.microsecond or utc.minute % 15:
+        return False
+    local = moment.astimezone(zone)
+    if minutes == 15:
+        return True
+    if minutes == 60:
+        return local.minute == 0
+    return local.minute == 0 and local.hour == 0
+
+
+def bucket_finer_than_data(dataset: Dataset, minutes: int) -> str | None:
+    """Why a bucket of `minutes` is finer than the dataset's data can tell (None when it is not)."""
+    period = dataset.schema_version.period
+    if minutes < 60 and (period is None or period > timedelta(minutes=minutes)):
+        every = f"every {period.total_seconds() / 60:g} minutes" if period else "without a fixed period"
+        return f"The records of this dataset come {every}: a {minutes}-minute bucket would be finer than the data."
+    return None
+
+
+def _cell_seconds(start: datetime, bucket: str, zone: tzinfo) -> int:
+    """How long a cell lasts: 15 minutes, an hour, or the zone's day (23 or 25 hours when the clock changes)."""
+    if bucket != "day":
+        return BUCKETS[bucket] * 60
+    local = start.astimezone(zone)
+    following = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone)
+    return int((following.astimezone(UTC) - start.astimezone(UTC)).total_seconds())
 
 
 def reads_as_a_named_party(decision: AccessDecision, dataset: Dataset) -> bool:
@@ -244,22 +293,34 @@ def counts_aggregate(
     by: str,
     start: datetime | None = None,
     end: datetime | None = None,
+    zone: tzinfo = UTC,
     limit: int = 10_000,
 ) -> CountCells:
-    """Summed counts per bucket (hour or UTC day) and per sensor or area, from the hourly rollup, read for
-    a decision. Cells of fewer than k persons (in, out or total) are suppressed and flagged."""
-    rollups = _read(RecordRollup, decision, dataset)
+    """Counts and gauges per bucket (15 minutes, or an hour or a day on `zone`'s clock) and per sensor or
+    area, from the 15-minute rollups (ADR 0009), read for a decision. Areas come from their own rollup
+    (records attributed to the placement of their sensor at the time). Cells of fewer than k persons are
+    suppressed and flagged."""
+    if by == "area":
+        rollups, group = _read(AreaRollup, decision, dataset), "area_id"
+        sensors = Max("sensors")
+    else:
+        rollups, group = _read(RecordRollup, decision, dataset), "sensor_id"
+        sensors = Value(1)
+        if not reads_as_a_named_party(decision, dataset):
+            # Public figures: a restricted sensor counts in its area only, never as a sensor of its own.
+            rollups = rollups.exclude(sensor__visibility=Visibility.RESTRICTED)
     if start is not None:
         rollups = rollups.filter(bucket__gte=start)
     if end is not None:
         rollups = rollups.filter(bucket__lt=end)
-    group = "sensor__area_id" if by == "area" else "sensor_id"
-    if by == "area":
-        rollups = rollups.filter(sensor__area__isnull=False)
-    elif not reads_as_a_named_party(decision, dataset):
-        # Public figures: a restricted sensor counts in its area only, never as a sensor of its own.
-        rollups = rollups.exclude(sensor__visibility=Visibility.RESTRICTED)
-    period = TruncDay("bucket", tzinfo=UTC) if bucket == "day" else F("bucket")
+    if bucket == "day":
+        period = TruncDay("bucket", tzinfo=zone)
+    elif bucket == "hour":
+        # The hour on the zone's clock that holds the bucket, as a moment: the bucket less its minutes there
+        # (every offset is a multiple of 15 minutes), so the repeated hour of a clock change stays two hours.
+        period = LessMinutes(F("bucket"), ExtractMinute("bucket", tzinfo=zone))
+    else:
+        period = F("bucket")
     cells = (
         rollups.annotate(period=period)
         .values("period", group)
@@ -268,22 +329,44 @@ def counts_aggregate(
             count_out=Sum("count_out"),
             count=Sum("count"),
             records=Sum("records"),
-            sensors=Count("sensor_id", distinct=True),
+            covered=Sum("covered_seconds"),
+            sensors=sensors,
+            g_sum=Sum("gauge_sum"),
+            g_n=Sum("gauge_n"),
+            g_min=Min("gauge_min"),
+            g_max=Max("gauge_max"),
+            energy=Sum("energy_sum"),
         )
         .order_by("period", group)[: limit + 1]
     )
     cells = list(cells)
     truncated = len(cells) > limit
-    rows, k, persons = [], decision.conditions.k, person_fields(dataset.schema_version)
-    per_hour = dataset.schema_version.expected_records_per_hour
-    hours = BUCKETS[bucket] // 60
+    version = dataset.schema_version
+    rows, k = [], decision.conditions.k
+    persons = person_fields(version)
+    if "gauge" in persons.columns:  # a gauge of persons (occupancy) is withheld with the counts
+        persons = PersonFields(persons.columns - {"gauge"} | set(GAUGE_FIELDS), persons.data_keys)
+    period_seconds = version.period.total_seconds() if version.period and version.subject == "sensor" else None
+    interval = version.time_semantics == version.TimeSemantics.INTERVAL
     for cell in cells[:limit]:
-        row = {"bucket": cell["period"], by: cell[group], "records": cell["records"]}
-        # Completeness (docs/schemas.md): what tells a partial hour from a counted zero.
-        expected = per_hour * hours * cell["sensors"] if per_hour else None
+        moment = cell["period"].astimezone(zone)
+        seconds = _cell_seconds(moment, bucket, zone)
+        row = {"bucket": moment, by: cell[group], "records": cell["records"], "sensors": cell["sensors"]}
+        row["covered_seconds"] = cell["covered"]
+        # Completeness (docs/schemas.md): what tells a partial bucket from a counted zero.
+        expected = seconds / period_seconds * cell["sensors"] if period_seconds else None
         row["expected_records"] = expected
-        row["completeness"] = round(cell["records"] / expected, 4) if expected else None
+        if interval and cell["covered"] is not None and period_seconds:
+            row["completeness"] = round(min(cell["covered"] / (seconds * cell["sensors"]), 1.0), 4)
+        else:
+            row["completeness"] = round(cell["records"] / expected, 4) if expected else None
         row.update((name, cell[name]) for name in SUPPRESSIBLE)
+        n = cell["g_n"] or 0
+        if cell["energy"] is not None and n:
+            mean = 10 * math.log10(cell["energy"] / n)  # the energy mean of a sound level in dB
+        else:
+            mean = cell["g_sum"] / n if n and cell["g_sum"] is not None else None
+        row.update(gauge_mean=mean, gauge_min=cell["g_min"], gauge_max=cell["g_max"])
         row["suppressed"] = suppress_small(row, k, persons)
         rows.append(row)
     return CountCells(rows=rows, cells=3 * len(rows), cells_suppressed=_withheld(rows), truncated=truncated)

@@ -1,25 +1,27 @@
 """Storing checked rows: idempotent on the natural key, counting created/updated/unchanged, and
-keeping the hourly rollup current in the same transaction.
+keeping the 15-minute rollups (per sensor and per area, datasets.rollups) current in the same transaction.
 
 PostgreSQL: binary COPY into a temporary staging table, then one statement: INSERT ... ON CONFLICT
 that updates only rows whose values changed (`xmax = 0` tells inserts from updates), with the new
-rows added to their hour's rollup. When a batch corrected existing records, the touched hours are
-recomputed from the records, after locking their rollup rows. Batches to one dataset run side by side
-(rows are taken in a fixed order, so they cannot deadlock); retention excludes them with an advisory
-lock on the dataset.
+rows added to their bucket's sensor and area rollups. When a batch corrected existing records, the
+touched buckets are recomputed from the records, after locking their rollup rows. Batches to one
+dataset run side by side (rows are taken in a fixed order, so they cannot deadlock); retention
+excludes them with an advisory lock on the dataset.
 Other databases (SQLite): the same result through the ORM.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
+from functools import lru_cache
 
 import orjson
 from django.db import connection
-from django.db.models import Count, Max, Min, Sum
-from django.db.models.functions import Coalesce, Greatest, Least, TruncHour
+from django.db.models import Max, Min
+from django.db.models.functions import Coalesce, Greatest, Least
 
 from api.locks import LockNamespace, advisory_xact_lock
-from datasets.models import Dataset, Record, RecordRollup
+from datasets import rollups
+from datasets.models import Dataset, Record
 from datasets.records import Row
 
 VALUE_FIELDS = ["observed_to", "count_in", "count_out", "count", "gauge", "data"]
@@ -30,10 +32,6 @@ class Stored:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-
-
-def hour_of(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def store(*, dataset_id: int, rows: list[Row], batch_id: int | None) -> Stored:
@@ -97,73 +95,29 @@ WITH upserted AS (
     WHERE (r.observed_to, r.count_in, r.count_out, r.count, r.gauge, r.data)
           IS DISTINCT FROM (EXCLUDED.observed_to, EXCLUDED.count_in, EXCLUDED.count_out, EXCLUDED.count,
                             EXCLUDED.gauge, EXCLUDED.data)
-    RETURNING r.sensor_id, r.observed_from, r.count_in, r.count_out, r.count, r.gauge, (xmax = 0) AS inserted
+    RETURNING r.sensor_id, r.observed_from, r.observed_to, r.count_in, r.count_out, r.count, r.gauge, r.data,
+              (xmax = 0) AS inserted
 ){rollup}
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
 """
 
 
-def _added(column: str) -> str:
-    """SUM semantics across two partial sums: NULL only when both are NULL."""
-    return (
-        f"{column} = CASE WHEN u.{column} IS NULL AND EXCLUDED.{column} IS NULL THEN NULL "
-        f"ELSE COALESCE(u.{column}, 0) + COALESCE(EXCLUDED.{column}, 0) END"
-    )
-
-
-# New records are added to their hour's rollup in the same statement (no read-back of the records);
-# a batch that corrected records recomputes the touched hours afterwards (ROLLUP below).
-ROLLUP_INCREMENT = f""", added AS (
-    INSERT INTO datasets_recordrollup AS u
-        (dataset_id, sensor_id, bucket, records, count_in, count_out, count, gauge_sum, gauge_min, gauge_max, gauge_n)
-    SELECT %(dataset)s, sensor_id, date_trunc('hour', observed_from AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*),
-           sum(count_in), sum(count_out), sum(count), sum(gauge), min(gauge), max(gauge), count(gauge)
-    FROM upserted WHERE inserted GROUP BY 2, 3 ORDER BY 2, 3
-    ON CONFLICT (dataset_id, sensor_id, bucket) DO UPDATE SET
-        records = u.records + EXCLUDED.records, {_added("count_in")}, {_added("count_out")}, {_added("count")},
-        {_added("gauge_sum")}, gauge_min = LEAST(u.gauge_min, EXCLUDED.gauge_min),
-        gauge_max = GREATEST(u.gauge_max, EXCLUDED.gauge_max), gauge_n = u.gauge_n + EXCLUDED.gauge_n
-    RETURNING 1
-)"""  # noqa: S608 (the interpolated names are this module's constants)
-SENSOR_UPSERT = UPSERT.format(
-    subject="sensor_id IS NOT NULL",
-    conflict="dataset_id, sensor_id, observed_from",
-    where="sensor_id IS NOT NULL",
-    rollup=ROLLUP_INCREMENT,
-)
+# New records are added to their sensor's and their area's 15-minute rollups in the same statement (no
+# read-back of the records; datasets.rollups.increment_sql, built from the schema's measure kinds); a batch
+# that corrected records recomputes the touched buckets afterwards (datasets.rollups.refresh).
 SERIES_UPSERT = UPSERT.format(
     subject="sensor_id IS NULL", conflict="dataset_id, series, observed_from", where="sensor_id IS NULL", rollup=""
 )
-# Corrections: first lock the rollup rows of the touched hours (in order), so that batches adding to
-# them wait for this transaction or are seen by the recompute (READ COMMITTED: the recompute takes
-# its snapshot after the locks are granted); then recompute those hours from the records.
-TOUCHED = """
-SELECT DISTINCT sensor_id, date_trunc('hour', observed_from AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket
-FROM ingest_stage WHERE sensor_id IS NOT NULL
-"""
-LOCK_TOUCHED = f"""
-SELECT 1 FROM datasets_recordrollup u JOIN ({TOUCHED}) t ON u.sensor_id = t.sensor_id AND u.bucket = t.bucket
-WHERE u.dataset_id = %(dataset)s ORDER BY u.sensor_id, u.bucket FOR UPDATE OF u
-"""  # noqa: S608 (a constant of this module)
-ROLLUP = f"""
-WITH touched AS ({TOUCHED}), totals AS (
-    SELECT t.sensor_id, t.bucket, count(*) AS records, sum(r.count_in) AS count_in, sum(r.count_out) AS count_out,
-           sum(r.count) AS count, sum(r.gauge) AS gauge_sum, min(r.gauge) AS gauge_min, max(r.gauge) AS gauge_max,
-           count(r.gauge) AS gauge_n
-    FROM touched t
-    JOIN datasets_record r ON r.dataset_id = %(dataset)s AND r.sensor_id = t.sensor_id
-         AND r.observed_from >= t.bucket AND r.observed_from < t.bucket + interval '1 hour'
-    GROUP BY t.sensor_id, t.bucket
-)
-INSERT INTO datasets_recordrollup
-    (dataset_id, sensor_id, bucket, records, count_in, count_out, count, gauge_sum, gauge_min, gauge_max, gauge_n)
-SELECT %(dataset)s, sensor_id, bucket, records, count_in, count_out, count, gauge_sum, gauge_min, gauge_max, gauge_n
-FROM totals ORDER BY sensor_id, bucket
-ON CONFLICT (dataset_id, sensor_id, bucket) DO UPDATE SET
-    records = EXCLUDED.records, count_in = EXCLUDED.count_in, count_out = EXCLUDED.count_out, count = EXCLUDED.count,
-    gauge_sum = EXCLUDED.gauge_sum, gauge_min = EXCLUDED.gauge_min, gauge_max = EXCLUDED.gauge_max,
-    gauge_n = EXCLUDED.gauge_n
-"""  # noqa: S608 (a constant of this module)
+
+
+@lru_cache(maxsize=64)
+def sensor_upsert(plan: rollups.Plan) -> str:
+    return UPSERT.format(
+        subject="sensor_id IS NOT NULL",
+        conflict="dataset_id, sensor_id, observed_from",
+        where="sensor_id IS NOT NULL",
+        rollup=rollups.increment_sql(plan),
+    )
 
 
 def lock_dataset(dataset_id: int, *, shared: bool = False) -> None:
@@ -174,6 +128,7 @@ def lock_dataset(dataset_id: int, *, shared: bool = False) -> None:
 
 def _store_postgresql(dataset_id: int, rows: list[Row], batch_id: int | None) -> Stored:
     lock_dataset(dataset_id, shared=True)
+    dataset = Dataset.objects.select_related("schema_version").get(pk=dataset_id)
     params = {"dataset": dataset_id, "batch": batch_id}
     with connection.cursor() as cursor:
         cursor.execute(STAGE)
@@ -190,14 +145,14 @@ def _store_postgresql(dataset_id: int, rows: list[Row], batch_id: int | None) ->
                 )  # fmt: skip
         created = updated = 0
         has_series = any(row.sensor_id is None for row in rows)
-        for statement in [SENSOR_UPSERT, SERIES_UPSERT] if has_series else [SENSOR_UPSERT]:
+        upsert = sensor_upsert(rollups.plan_for(dataset.schema_version))
+        for statement in [upsert, SERIES_UPSERT] if has_series else [upsert]:
             cursor.execute(statement, params)
             inserted, changed = cursor.fetchone()
             created += inserted
             updated += changed
-        if updated:
-            cursor.execute(LOCK_TOUCHED, params)
-            cursor.execute(ROLLUP, params)
+    if updated:
+        rollups.refresh(dataset, rollups.touched_by(rows))
     return Stored(created=created, updated=updated, unchanged=len(rows) - created - updated)
 
 
@@ -235,43 +190,6 @@ def _store_generic(dataset_id: int, rows: list[Row], batch_id: int | None) -> St
     Record.objects.unguarded("ingest").bulk_update(changed, [*VALUE_FIELDS, "batch_id"], batch_size=1000)
     stored.created, stored.updated = len(new), len(changed)
     stored.unchanged = len(rows) - stored.created - stored.updated
-    rollups_refresh(dataset_id, {(row.sensor_id, hour_of(row.observed_from)) for row in rows if row.sensor_id})
+    dataset = Dataset.objects.select_related("schema_version").get(pk=dataset_id)
+    rollups.refresh(dataset, rollups.touched_by(rows))
     return stored
-
-
-def rollups_refresh(dataset_id: int, touched: set[tuple[int, datetime]]) -> None:
-    """Recompute (or drop, when now empty) the rollup of each touched (sensor, hour) from the records:
-    one grouped query over the touched sensors and time span, then a bulk replace."""
-    if not touched:
-        return
-    sensors = {sensor_id for sensor_id, _ in touched}
-    first = min(bucket for _, bucket in touched)
-    last = max(bucket for _, bucket in touched) + timedelta(hours=1)
-    totals = (
-        Record.objects.unguarded("ingest")
-        .filter(dataset_id=dataset_id, sensor_id__in=sensors, observed_from__gte=first, observed_from__lt=last)
-        .annotate(bucket=TruncHour("observed_from", tzinfo=UTC))
-        .values("sensor_id", "bucket")
-        .annotate(
-            records=Count("id"),
-            count_in=Sum("count_in"),
-            count_out=Sum("count_out"),
-            count=Sum("count"),
-            gauge_sum=Sum("gauge"),
-            gauge_min=Min("gauge"),
-            gauge_max=Max("gauge"),
-            gauge_n=Count("gauge"),
-        )
-        .order_by()
-    )
-    fresh = [
-        RecordRollup(dataset_id=dataset_id, **row) for row in totals if (row["sensor_id"], row["bucket"]) in touched
-    ]
-    stale = RecordRollup.objects.unguarded("ingest").filter(
-        dataset_id=dataset_id, sensor_id__in=sensors, bucket__gte=first, bucket__lt=last
-    )
-    stale_ids = [
-        pk for pk, sensor_id, bucket in stale.values_list("pk", "sensor_id", "bucket") if (sensor_id, bucket) in touched
-    ]
-    RecordRollup.objects.unguarded("ingest").filter(pk__in=stale_ids).delete()
-    RecordRollup.objects.unguarded("ingest").bulk_create(fresh, batch_size=1000)

@@ -3,6 +3,7 @@
 import base64
 import binascii
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import orjson
 from django.utils.dateparse import parse_datetime
@@ -146,36 +147,67 @@ class RecordListView(PurposeBoundAPIView):
 
 
 class CountQuerySerializer(DataQuerySerializer):
-    bucket = serializers.ChoiceField(choices=list(selectors.BUCKETS), default="hour", help_text="hour or (UTC) day.")
+    bucket = serializers.ChoiceField(
+        choices=list(selectors.BUCKETS),
+        default="hour",
+        help_text="15m (aligned in UTC; only for data that comes every 15 minutes or more often), or an hour or a "
+        "day on the clock of `tz`.",
+    )
     by = serializers.ChoiceField(choices=["sensor", "area"], default="sensor", help_text="Per sensor or per area.")
+    tz = serializers.CharField(
+        required=False,
+        default="UTC",
+        max_length=64,
+        help_text="IANA time zone whose hours and days the buckets are, e.g. Europe/Amsterdam (default UTC). A day "
+        "lasts 23 or 25 hours when the clock changes.",
+    )
+
+    def validate_tz(self, value):
+        if value not in selectors.time_zones():
+            raise serializers.ValidationError("Not an IANA time zone name, e.g. UTC or Europe/Amsterdam.")
+        return ZoneInfo(value)
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
         # A bucket is a bucket: a range that cuts one would make a cell finer than the bucket asked for.
-        minutes = selectors.BUCKETS[attrs["bucket"]]
+        if not isinstance(attrs.get("tz"), ZoneInfo):  # the default is not validated
+            attrs["tz"] = ZoneInfo("UTC")
+        minutes, zone = selectors.BUCKETS[attrs["bucket"]], attrs["tz"]
         for name in ("from", "to"):
             moment = attrs.get(name)
-            if moment is not None and not selectors.on_bucket_edge(moment, minutes):
+            if moment is not None and not selectors.on_bucket_edge(moment, minutes, zone):
+                where = "(UTC)" if minutes == 15 else f"in {zone.key}"
                 raise serializers.ValidationError(
-                    {name: f"Must start a {attrs['bucket']} (UTC), e.g. 2026-01-05T00:00Z."}
+                    {name: f"Must start a {attrs['bucket']} {where}, e.g. 2026-01-05T00:00Z."}
                 )
         return attrs
 
 
 class CountCellSerializer(serializers.Serializer):
-    bucket = serializers.DateTimeField()
+    bucket = serializers.DateTimeField(help_text="Start of the cell, with the offset of `tz`.")
     sensor = serializers.IntegerField(required=False)
     area = serializers.IntegerField(required=False)
     records = serializers.IntegerField()
+    sensors = serializers.IntegerField(help_text="Sensors in the cell: 1, or for an area the most in one 15 minutes.")
+    covered_seconds = serializers.IntegerField(
+        allow_null=True, help_text="Seconds the cell's records cover (their intervals summed); null for instants."
+    )
     expected_records = serializers.FloatField(
         allow_null=True, help_text="Records the cell's sensors send when they miss none (schema period)."
     )
     completeness = serializers.FloatField(
-        allow_null=True, help_text="records / expected_records: below 1, part of the bucket has no data."
+        allow_null=True,
+        help_text="covered_seconds / (cell length x sensors), or records / expected_records for instants: below 1, "
+        "part of the cell has no data.",
     )
-    count_in = serializers.IntegerField(allow_null=True)
-    count_out = serializers.IntegerField(allow_null=True)
-    count = serializers.IntegerField(allow_null=True)
+    count_in = serializers.IntegerField(allow_null=True, help_text="Sum of an additive count (in).")
+    count_out = serializers.IntegerField(allow_null=True, help_text="Sum of an additive count (out).")
+    count = serializers.IntegerField(allow_null=True, help_text="Sum of an additive count; null if a gauge.")
+    gauge_mean = serializers.FloatField(
+        allow_null=True, help_text="Mean of the schema's gauge; for a sound level in dB, the energy mean."
+    )
+    gauge_min = serializers.FloatField(allow_null=True)
+    gauge_max = serializers.FloatField(allow_null=True)
     suppressed = serializers.ListField(child=serializers.CharField(), help_text="Cells below k, withheld.")
 
 
@@ -184,7 +216,8 @@ class CountPageSerializer(serializers.Serializer):
 
 
 class CountListView(PurposeBoundAPIView):
-    """Counts per hour or day and per sensor or area, for a purpose granted `aggregate` access (or more)."""
+    """Counts and gauges per 15 minutes, hour or day and per sensor or area, from the rollups, for a purpose
+    granted `aggregate` access (or more)."""
 
     openapi_tag = "records"
     access_level = "aggregate"
@@ -198,13 +231,16 @@ class CountListView(PurposeBoundAPIView):
         }
 
     @extend_schema(
-        summary="Counts per hour or day, per sensor or area, for a declared purpose (small cells suppressed)",
+        summary="Counts per 15 minutes, hour or day (in a time zone), per sensor or area, for a declared purpose "
+        "(small cells suppressed)",
         parameters=[CountQuerySerializer],
         responses=CountPageSerializer,
     )
     def get(self, request):
         query = self.query
-        dataset = Dataset.objects.get(pk=query["dataset"])
+        dataset = Dataset.objects.select_related("schema_version").get(pk=query["dataset"])
+        if finer := selectors.bucket_finer_than_data(dataset, selectors.BUCKETS[query["bucket"]]):
+            raise serializers.ValidationError({"bucket": finer})
         cells = selectors.counts_aggregate(
             decision=self.decision,
             dataset=dataset,
@@ -212,6 +248,7 @@ class CountListView(PurposeBoundAPIView):
             by=query["by"],
             start=query.get("from"),
             end=query.get("to"),
+            zone=query["tz"],
         )
         if cells.truncated:
             raise serializers.ValidationError(

@@ -10,9 +10,11 @@ from django.db import connection
 from django.db.models import Sum
 
 from accounts.models import Role
-from datasets.models import IngestBatch, Record, RecordRollup
+from datasets.models import AreaRollup, IngestBatch, Record, RecordRollup
+from sensors.models import Placement
 from tests.datasets.conftest import make_dataset, make_sensor
 from tests.factories import api_key_for
+from tests.security.conftest import make_area
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -36,6 +38,7 @@ def test_concurrent_batches_lose_nothing_and_duplicate_nothing(live_server, city
     if connection.vendor != "postgresql":
         pytest.skip("concurrency is measured on PostgreSQL")
     sensors = [make_sensor(city, city, f"s{n}") for n in range(3)]
+    placed(city, sensors)
     dataset = make_dataset(city, sensors=sensors)
     _, key = api_key_for(city, role=Role.INTEGRATOR)
 
@@ -74,6 +77,26 @@ def test_concurrent_batches_lose_nothing_and_duplicate_nothing(live_server, city
     assert stored["i"] == rolled["i"] == want_in
     assert stored["c"] == rolled["c"] == want_in + len(expected)
     assert rolled["n"] == len(expected)
+    assert_areas_exact(dataset)
+
+
+def placed(city, sensors) -> None:
+    """s0 and s2 enter the square, s1 leaves it: every area bucket is shared by all clients too."""
+    square = make_area(city, "Square", 5.0, 52.0)
+    for sensor in sensors:
+        direction = "leaves" if sensor.reference == "s1" else "enters"
+        Placement.objects.create(sensor=sensor, area=square, direction=direction)
+
+
+def assert_areas_exact(dataset) -> None:
+    """The area rollup agrees with the records: in/out with the gate directions applied, records, sensors."""
+    records = Record.objects.unguarded("integrity").filter(dataset=dataset)
+    want_in = sum(r.count_out if r.sensor.reference == "s1" else r.count_in for r in records.select_related("sensor"))
+    want_out = sum(r.count_in if r.sensor.reference == "s1" else r.count_out for r in records.select_related("sensor"))
+    areas = AreaRollup.objects.unguarded("integrity").filter(dataset=dataset)
+    got = areas.aggregate(i=Sum("count_in"), o=Sum("count_out"), n=Sum("records"), s=Sum("sensors"))
+    sensor_buckets = RecordRollup.objects.unguarded("integrity").filter(dataset=dataset).count()
+    assert (got["i"], got["o"], got["n"], got["s"]) == (want_in, want_out, records.count(), sensor_buckets)
 
 
 def shifted(rows: list[dict], seconds: int) -> list[dict]:
@@ -92,6 +115,7 @@ def test_concurrent_corrections_keep_the_rollups_exact(live_server, city):
         pytest.skip("concurrency is measured on PostgreSQL")
     rounds = 6
     sensors = [make_sensor(city, city, f"s{n}") for n in range(3)]
+    placed(city, sensors)
     dataset = make_dataset(city, sensors=sensors)
     _, key = api_key_for(city, role=Role.INTEGRATOR)
 
@@ -131,6 +155,7 @@ def test_concurrent_corrections_keep_the_rollups_exact(live_server, city):
         == Record.objects.unguarded("integrity").filter(dataset=dataset).count()
         == CLIENTS * (rounds + 1) * PER_BATCH
     )
+    assert_areas_exact(dataset)
 
 
 def test_a_correction_waits_for_a_concurrent_one_on_the_same_hour(city):

@@ -37,7 +37,8 @@ def test_every_required_schema_is_shipped_and_its_examples_validate():
         for example in document["examples"]:
             assert validator.is_valid(example), (document["code"], example)
         assert document["time_semantics"] in {"interval", "instant"}
-        assert all(m["aggregation"] in {"additive_count", "gauge", "ratio"} for m in document["measures"])
+        kinds = {"additive_count", "gauge", "sound_level", "ratio"}
+        assert all(m["aggregation"] in kinds for m in document["measures"])
         assert {"accuracy", "completeness", "latency_seconds", "update_frequency"} <= set(document["quality"])
         assert "fiware_crowd_flow_observed" in document["mappings"] and "sensorthings" in document["mappings"]
 

@@ -138,12 +138,14 @@ def test_open_aggregates_count_a_restricted_sensor_per_area_only(
     from accounts.selectors import Caller
     from datasets import services as dataset_services
     from purposes.models import AccessLevel, PurposeCategory
+    from sensors.models import Placement
     from tests.datasets.conftest import count_record
     from tests.purposes.conftest import assess, grant, make_purpose
 
     for sensor in (public_sensor, police_camera):
         sensor.area = a_area
         sensor.save()
+        Placement.objects.create(sensor=sensor, area=a_area, direction="enters")  # areas count by placement
     records = [count_record(sensor.reference, count_in=20, count_out=15) for sensor in (public_sensor, police_camera)]
     dataset_services.records_ingest(
         caller=Caller(roles={city_a.pk: Role.INTEGRATOR}),

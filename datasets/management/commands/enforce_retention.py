@@ -1,4 +1,5 @@
-"""`manage.py enforce_retention`: delete records older than their dataset's retention (run it daily)."""
+"""`manage.py enforce_retention`: delete records older than their dataset's retention, and rollups older than
+theirs (run it daily)."""
 
 from django.core.management.base import BaseCommand
 
@@ -7,7 +8,10 @@ from datasets.retention import dataset_retention_enforce
 
 
 class Command(BaseCommand):
-    help = "Delete records (and their rollups) older than each dataset's retention, in batches; log each run."
+    help = (
+        "Delete records older than each dataset's retention, in batches, and rollups older than their own (longer) "
+        "retention; log each run."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--dataset", type=int, help="only this dataset")
@@ -18,6 +22,6 @@ class Command(BaseCommand):
         for each in datasets.order_by("pk"):
             run = dataset_retention_enforce(dataset=each, batch_size=batch_size)
             self.stdout.write(
-                f"dataset {each.pk} ({each.title}): {run.records_deleted} records and {run.rollups_deleted} "
-                f"hourly rollups before {run.cutoff:%Y-%m-%d %H:%M} deleted"
+                f"dataset {each.pk} ({each.title}): {run.records_deleted} records before {run.cutoff:%Y-%m-%d %H:%M} "
+                f"and {run.rollups_deleted} rollup rows older than {each.rollup_retention.days} days deleted"
             )

@@ -31,20 +31,32 @@ a record outside them is refused with `422` and a pointer to the field (codes in
   to five minutes from now (`out_of_range`);
 - **intervals** end after they start, and last at most the schema's **period** (its
   `quality.update_frequency`) for sensor data (`interval_too_long`): a record then lies within one
-  period, so the hourly rollup holds what happened in that hour and completeness can be counted. A
+  period, so a rollup bucket holds what happened in it and completeness can be counted. A
   planned event lasts at most 366 days;
 - **counts** lie between 0 and the `maximum` every count measure states (10^12, the same bound a
   database check holds the typed columns to) (`out_of_range`). A missing value is no record, never `-1`.
 
+## Aggregation
+
+Each measure declares how it aggregates (`aggregation`), and the 15-minute rollups (aligned in UTC;
+per sensor, and per area from the sensors' placements at the time) follow it, whatever column holds
+the measure: an **additive_count** is summed (also when kept in `data`, as the distance-keeping
+levels are); a **gauge** keeps mean (sum and n), min, max and last (the value of the latest
+`observed_from`), never a sum; a **sound_level** in dB keeps min, max, last and its energy sum
+(10^(L/10)), so its mean is 10·log10(energy / n), not an average of decibels; a **ratio** is not
+rolled up. A record lies in the bucket where it starts. Rollups are kept after their records
+(`rollup_retention_days` of the dataset, 3650 by default, never fewer than its `retention_days`).
+
 ## Completeness
 
-The hourly rollup counts the `records` of each sensor and hour. A sensor that misses none sends
-**expected records per hour** = 1 hour / period (12 for a five-minute schema, 1 for an hourly one;
-`expected_records_per_hour` of a schema version). The counts endpoint
-(`/api/v1/aggregates/counts/`) gives each cell its `expected_records` and its `completeness`
-(records / expected; per area, expected counts the area's sensors that sent anything in the bucket):
-an hour with no cell holds no data, a cell with counts of 0 and completeness 1 is a counted zero, and
-one with completeness below 1 is a partial hour.
+A rollup keeps the `records` of each bucket and the seconds their intervals cover. A sensor that
+misses none sends **expected records per hour** = 1 hour / period (12 for a five-minute schema, 1 for
+an hourly one; `expected_records_per_hour` of a schema version). The counts endpoint
+(`/api/v1/aggregates/counts/`) gives each cell its `expected_records` and its `completeness`:
+covered seconds / (cell length × sensors) for intervals, records / expected for instants (per area,
+sensors is the most that sent anything in one 15 minutes of the cell): a cell with no row holds no
+data, a cell with counts of 0 and completeness 1 is a counted zero, and one with completeness below 1
+is a partial cell.
 
 | schema | version | time | measures |
 | --- | --- | --- | --- |

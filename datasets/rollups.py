@@ -1,0 +1,493 @@
+"""The 15-minute rollups of a dataset, per sensor and per area, each measure aggregated by its declared kind
+(ADR 0009).
+
+A schema's measures decide what a rollup keeps (`plan_for`): sums of additive counts in the typed columns
+(`count_in`, `count_out`, `count`, and derived columns made of additive counts only), the statistics of its
+gauge (sum and n for the mean, min, max, last) or of its sound level (energy sum instead of an arithmetic
+mean of decibels), and sums of additive counts kept in `data` (the distance-keeping levels).
+
+PostgreSQL adds a batch's new records to both rollups in the ingest statement (`increment_sql`); a batch
+that corrected records, a placement change and `verify_rollups --repair` recompute the touched buckets
+from the records (`refresh`), here in Python so that every database gives the same result.
+"""
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from datasets.models import ROLLUP_GRAIN, AreaRollup, Dataset, Record, RecordRollup, SchemaVersion
+from sensors.models import GateDirection, Placement, Sensor
+
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+GRAIN_SECONDS = int(ROLLUP_GRAIN.total_seconds())
+SUM_COLUMNS = ("count_in", "count_out", "count")
+# Aggregation kinds a schema's measure may declare (docs/schemas.md, "Aggregation").
+KINDS = {"additive_count", "gauge", "sound_level", "ratio"}
+
+
+def bucket_of(moment: datetime) -> datetime:
+    """Start of the 15-minute bucket (aligned in UTC) that holds `moment`."""
+    seconds = (moment - EPOCH) // timedelta(seconds=1)
+    return EPOCH + timedelta(seconds=seconds - seconds % GRAIN_SECONDS)
+
+
+def touched_by(rows) -> set[tuple[int, datetime]]:
+    """The (sensor, bucket)s a batch's rows fall in."""
+    return {(row.sensor_id, bucket_of(row.observed_from)) for row in rows if row.sensor_id}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a schema's rollup keeps, from the kinds of its measures."""
+
+    sums: tuple[str, ...]  # record columns summed (additive counts)
+    gauge: str | None  # record column read as the gauge (the first gauge or sound level with a column)
+    energy: bool  # the gauge is a sound level in dB: energy sum, no arithmetic mean
+    data_sums: tuple[str, ...]  # additive counts kept in `data`
+    interval: bool  # records have an interval (covered seconds), or are instants
+
+
+def plan_for(schema_version: SchemaVersion) -> Plan:
+    return _plan(
+        tuple((m["name"], m.get("aggregation"), m.get("column")) for m in schema_version.measures),
+        tuple(sorted((column, tuple(parts)) for column, parts in (schema_version.derived_columns or {}).items())),
+        schema_version.time_semantics == SchemaVersion.TimeSemantics.INTERVAL,
+    )
+
+
+@lru_cache(maxsize=64)
+def _plan(measures: tuple, derived: tuple, interval: bool) -> Plan:
+    kinds = {name: kind for name, kind, _ in measures}
+    sums = [column for _, kind, column in measures if kind == "additive_count" and column in SUM_COLUMNS]
+    for column, parts in derived:
+        if column in SUM_COLUMNS and parts and all(kinds.get(part) == "additive_count" for part in parts):
+            sums.append(column)
+    gauge = next(((column, kind) for _, kind, column in measures if kind in ("gauge", "sound_level") and column), None)
+    return Plan(
+        sums=tuple(sorted(set(sums), key=SUM_COLUMNS.index)),
+        gauge=gauge[0] if gauge else None,
+        energy=bool(gauge and gauge[1] == "sound_level"),
+        data_sums=tuple(name for name, kind, column in measures if kind == "additive_count" and not column),
+        interval=interval,
+    )
+
+
+# Computing rollups from records (any database) ----------------------------------------------------------
+
+SENSOR_FIELDS = ("records", "covered_seconds", *SUM_COLUMNS, "gauge_sum", "gauge_min", "gauge_max", "gauge_n",
+                 "gauge_last", "gauge_last_at", "energy_sum", "data_sums")  # fmt: skip
+AREA_FIELDS = ("records", "sensors", "covered_seconds", *SUM_COLUMNS, "gauge_sum", "gauge_min", "gauge_max",
+               "gauge_n", "energy_sum", "data_sums")  # fmt: skip
+RECORD_VALUES = ("sensor_id", "observed_from", "observed_to", *SUM_COLUMNS, "gauge", "data")
+
+
+class _Cell:
+    """One bucket's aggregate, fed record by record."""
+
+    def __init__(self, plan: Plan):
+        self.plan, self.records, self.covered, self.sensors = plan, 0, 0, set()
+        self.sums = dict.fromkeys(plan.sums)
+        self.g_sum = self.g_min = self.g_max = self.last = self.last_at = self.energy = None
+        self.g_n = 0
+        self.data = dict.fromkeys(plan.data_sums)
+
+    def add(self, record: dict, *, swap: bool = False, gates: bool = True, gauges: bool = True) -> None:
+        plan = self.plan
+        self.records += 1
+        self.sensors.add(record["sensor_id"])
+        if plan.interval and record["observed_to"] is not None:
+            self.covered += int((record["observed_to"] - record["observed_from"]).total_seconds())
+        for column in plan.sums:
+            if not gates and column != "count":
+                continue
+            value = record[{"count_in": "count_out", "count_out": "count_in"}.get(column, column) if swap else column]
+            if value is not None:
+                self.sums[column] = (self.sums[column] or 0) + value
+        value = record[plan.gauge] if plan.gauge and gauges else None
+        if value is not None:
+            value = float(value)
+            self.g_n += 1
+            self.g_min = value if self.g_min is None else min(self.g_min, value)
+            self.g_max = value if self.g_max is None else max(self.g_max, value)
+            if plan.energy:
+                self.energy = (self.energy or 0.0) + 10 ** (value / 10)
+            else:
+                self.g_sum = (self.g_sum or 0.0) + value
+            if self.last_at is None or record["observed_from"] >= self.last_at:
+                self.last, self.last_at = value, record["observed_from"]
+        data = record["data"] if isinstance(record["data"], dict) else {}
+        for key in plan.data_sums:
+            if isinstance(data.get(key), int | float):
+                self.data[key] = (self.data[key] or 0) + data[key]
+
+    def values(self, fields: tuple[str, ...]) -> dict:
+        every = {
+            "records": self.records,
+            "sensors": len(self.sensors),
+            "covered_seconds": self.covered if self.plan.interval else None,
+            **{column: self.sums.get(column) for column in SUM_COLUMNS},
+            "gauge_sum": self.g_sum,
+            "gauge_min": self.g_min,
+            "gauge_max": self.g_max,
+            "gauge_n": self.g_n,
+            "gauge_last": self.last,
+            "gauge_last_at": self.last_at,
+            "energy_sum": self.energy,
+            "data_sums": self.data or None,
+        }
+        return {name: every[name] for name in fields}
+
+
+def placements_of(sensor_ids) -> dict[int, list[Placement]]:
+    found = defaultdict(list)
+    for placement in Placement.objects.filter(sensor_id__in=set(sensor_ids)):
+        found[placement.sensor_id].append(placement)
+    return found
+
+
+def placement_at(placements: list[Placement], moment: datetime) -> Placement | None:
+    for placement in placements:
+        if (placement.starts_at is None or placement.starts_at <= moment) and (
+            placement.ends_at is None or moment < placement.ends_at
+        ):
+            return placement
+    return None
+
+
+def compute(plan: Plan, records, placements: dict[int, list[Placement]] | None = None):
+    """Sensor cells {(sensor, bucket): values} and, given placements, area cells {(area, bucket): values}."""
+    sensors, areas = {}, {}
+    for record in records:
+        bucket = bucket_of(record["observed_from"])
+        key = (record["sensor_id"], bucket)
+        if key not in sensors:
+            sensors[key] = _Cell(plan)
+        sensors[key].add(record)
+        if placements is None:
+            continue
+        placement = placement_at(placements.get(record["sensor_id"], []), record["observed_from"])
+        if placement is None:
+            continue
+        key = (placement.area_id, bucket)
+        if key not in areas:
+            areas[key] = _Cell(plan)
+        inside = placement.direction == GateDirection.INSIDE
+        areas[key].add(record, swap=placement.direction == GateDirection.LEAVES, gates=not inside, gauges=inside)
+    return (
+        {key: cell.values(SENSOR_FIELDS) for key, cell in sensors.items()},
+        {key: cell.values(AREA_FIELDS) for key, cell in areas.items()},
+    )
+
+
+def _records(dataset_id: int, sensor_ids, first: datetime, last: datetime):
+    return (
+        Record.objects.unguarded("ingest")
+        .filter(dataset_id=dataset_id, sensor_id__in=set(sensor_ids), observed_from__gte=first, observed_from__lt=last)
+        .values(*RECORD_VALUES)
+        .iterator(chunk_size=5000)
+    )
+
+
+def _span(buckets) -> tuple[datetime, datetime]:
+    return min(buckets), max(buckets) + ROLLUP_GRAIN
+
+
+def refresh(dataset: Dataset, touched: set[tuple[int, datetime]]) -> None:
+    """Recompute the rollups of the touched (sensor, bucket)s and of the areas those records lie in, from
+    the records (inside the caller's transaction; on PostgreSQL the caller has locked the rows first)."""
+    if not touched:
+        return
+    plan = plan_for(dataset.schema_version)
+    sensor_ids = {sensor_id for sensor_id, _ in touched}
+    first, last = _span({bucket for _, bucket in touched})
+    placements = placements_of(sensor_ids)
+    areas = set()
+    for sensor_id, bucket in touched:
+        for placement in placements.get(sensor_id, []):
+            if placement_at([placement], bucket) or (
+                placement.starts_at is not None and bucket <= placement.starts_at < bucket + ROLLUP_GRAIN
+            ):
+                areas.add((placement.area_id, bucket))
+    lock(RecordRollup, "sensor", dataset.pk, touched)
+    lock(AreaRollup, "area", dataset.pk, areas)
+    sensor_cells, _ = compute(plan, _records(dataset.pk, sensor_ids, first, last))
+    _replace(RecordRollup, "sensor", dataset.pk, {key: sensor_cells.get(key) for key in touched})
+    areas_refresh(dataset, areas, locked=True)
+
+
+def areas_refresh(dataset: Dataset, touched: set[tuple[int, datetime]], *, locked: bool = False) -> None:
+    """Recompute the touched (area, bucket)s from the records of every sensor placed there at the time."""
+    if not touched:
+        return
+    if not locked:
+        lock(AreaRollup, "area", dataset.pk, touched)
+    plan = plan_for(dataset.schema_version)
+    area_ids = {area_id for area_id, _ in touched}
+    first, last = _span({bucket for _, bucket in touched})
+    placed = Placement.objects.filter(area_id__in=area_ids).filter(
+        Q(starts_at__isnull=True) | Q(starts_at__lt=last), Q(ends_at__isnull=True) | Q(ends_at__gt=first)
+    )
+    sensor_ids = set(placed.values_list("sensor_id", flat=True))
+    placements = placements_of(sensor_ids)
+    _, area_cells = compute(plan, _records(dataset.pk, sensor_ids, first, last), placements)
+    _replace(AreaRollup, "area", dataset.pk, {key: area_cells.get(key) for key in touched})
+
+
+def _replace(model, subject: str, dataset_id: int, cells: dict) -> None:
+    """Write fresh cells over the stored ones; a cell that is now empty (None) is deleted."""
+    fields = SENSOR_FIELDS if model is RecordRollup else AREA_FIELDS
+    manager = model.objects.unguarded("ingest")
+    fresh = [
+        model(dataset_id=dataset_id, **{f"{subject}_id": key[0]}, bucket=key[1], **values)
+        for key, values in sorted(cells.items())
+        if values is not None
+    ]
+    empty = [key for key, values in cells.items() if values is None]
+    if fresh:
+        manager.bulk_create(
+            fresh,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["dataset", subject, "bucket"],
+            update_fields=list(fields),
+        )
+    for owner_id, bucket in empty:
+        manager.filter(dataset_id=dataset_id, **{f"{subject}_id": owner_id}, bucket=bucket).delete()
+
+
+def lock(model, subject: str, dataset_id: int, touched: set[tuple[int, datetime]]) -> None:
+    """Lock the existing rollup rows about to be recomputed, in a fixed order (PostgreSQL): a batch adding to
+    them waits for this transaction, or is seen by the recompute (its reads start after the locks are granted:
+    READ COMMITTED). Sensor rows before area rows, as the ingest statement takes them: no deadlock."""
+    if connection.vendor != "postgresql" or not touched:
+        return
+    keys = sorted(touched)
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table} r JOIN unnest(%s::bigint[], %s::timestamptz[]) t(owner, bucket) "  # noqa: S608
+            f"ON r.{subject}_id = t.owner AND r.bucket = t.bucket WHERE r.dataset_id = %s "
+            f"ORDER BY r.{subject}_id, r.bucket FOR UPDATE OF r",
+            [[owner for owner, _ in keys], [bucket for _, bucket in keys], dataset_id],
+        )
+
+
+# Placements ----------------------------------------------------------------------------------------------
+
+
+def placements_changed(sender=None, *, sensor_id: int, start: datetime | None, end: datetime | None, **kwargs):
+    """Receiver of sensors.signals.placements_changed: recompute the area rollups of every dataset the sensor
+    has rollups in, over [start, end), from the records still kept (older buckets keep their attribution)."""
+    for dataset in Dataset.objects.filter(
+        pk__in=RecordRollup.objects.unguarded("ingest").filter(sensor_id=sensor_id).values("dataset_id")
+    ).select_related("schema_version"):
+        kept_from = timezone.now() - timedelta(days=dataset.retention_days)
+        first = max(bucket_of(start), bucket_of(kept_from)) if start else bucket_of(kept_from)
+        buckets = RecordRollup.objects.unguarded("ingest").filter(
+            dataset=dataset, sensor_id=sensor_id, bucket__gte=first
+        )
+        if end is not None:
+            buckets = buckets.filter(bucket__lt=end)
+        buckets = set(buckets.values_list("bucket", flat=True))
+        if not buckets:
+            continue
+        # Areas that may hold the sensor's records in those buckets: the stored ones and the placements' ones.
+        lo, hi = _span(buckets)
+        areas = set(
+            AreaRollup.objects.unguarded("ingest")
+            .filter(dataset=dataset, bucket__gte=lo, bucket__lt=hi)
+            .values_list("area_id", flat=True)
+        )
+        areas |= set(Placement.objects.filter(sensor_id=sensor_id).values_list("area_id", flat=True))
+        touched = {(area_id, bucket) for area_id in areas for bucket in buckets}
+        areas_refresh(dataset, touched)
+
+
+# Verification --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Difference:
+    table: str
+    key: tuple
+    field: str
+    stored: object
+    computed: object
+
+    def __str__(self) -> str:
+        owner, bucket = self.key
+        moment = f"{bucket:%Y-%m-%dT%H:%MZ}"
+        return f"{self.table} {owner} {moment} {self.field}: stored {self.stored!r}, records say {self.computed!r}"
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return a == b
+
+
+def verify(dataset: Dataset, start: datetime | None = None, end: datetime | None = None, *, repair: bool = False):
+    """Recompute the dataset's sensor and area rollups over [start, end) from its records, where the records
+    are still kept (not before now - retention), and list every difference; `repair` writes the records'
+    figures over the stored ones. Also lists records whose sensor does not exist (the references)."""
+    kept_from = bucket_of(timezone.now() - timedelta(days=dataset.retention_days)) + ROLLUP_GRAIN
+    first = max(bucket_of(start), kept_from) if start else kept_from
+    last = bucket_of(end) if end else None
+    plan = plan_for(dataset.schema_version)
+    records = Record.objects.unguarded("integrity").filter(
+        dataset=dataset, sensor_id__isnull=False, observed_from__gte=first
+    )
+    sensors = RecordRollup.objects.unguarded("integrity").filter(dataset=dataset, bucket__gte=first)
+    areas = AreaRollup.objects.unguarded("integrity").filter(dataset=dataset, bucket__gte=first)
+    if last is not None:
+        records, sensors, areas = (
+            records.filter(observed_from__lt=last),
+            sensors.filter(bucket__lt=last),
+            areas.filter(bucket__lt=last),
+        )
+    rows = list(records.values(*RECORD_VALUES))
+    placements = placements_of({row["sensor_id"] for row in rows} | set(sensors.values_list("sensor_id", flat=True)))
+    sensor_cells, area_cells = compute(plan, rows, placements)
+    differences = []
+    for table, stored_rows, computed, subject, fields in (
+        ("sensor", sensors, sensor_cells, "sensor_id", SENSOR_FIELDS),
+        ("area", areas, area_cells, "area_id", AREA_FIELDS),
+    ):
+        stored = {(row[subject], row["bucket"]): row for row in stored_rows.values(subject, "bucket", *fields)}
+        for key in sorted(set(stored) | set(computed)):
+            have, want = stored.get(key), computed.get(key)
+            if have is None or want is None:
+                differences.append(Difference(table, key, "row", "present" if have else None,
+                                              "present" if want else None))  # fmt: skip
+                continue
+            differences += [
+                Difference(table, key, name, have[name], want[name])
+                for name in fields
+                if not _same(have[name], want[name])
+            ]
+        if repair and differences:
+            wrong = {d.key for d in differences if d.table == table}
+            model = RecordRollup if table == "sensor" else AreaRollup
+            _replace(model, subject[:-3], dataset.pk, {key: computed.get(key) for key in wrong})
+    return differences
+
+
+def records_without_sensor(dataset: Dataset, start: datetime | None = None, end: datetime | None = None) -> int:
+    """Records whose sensor does not exist (the reference check, whether or not the table has the foreign key)."""
+    records = Record.objects.unguarded("integrity").filter(dataset=dataset, sensor_id__isnull=False)
+    if start is not None:
+        records = records.filter(observed_from__gte=start)
+    if end is not None:
+        records = records.filter(observed_from__lt=end)
+    return records.exclude(sensor_id__in=Sensor.objects.values("pk")).count()
+
+
+# PostgreSQL: the batch's new records added to both rollups in the ingest statement -------------------------
+
+BUCKET_SQL = "date_bin('15 minutes', {t}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+
+
+def _added(column: str, target: str = "u") -> str:
+    """SUM semantics across two partial sums: NULL only when both are NULL."""
+    return (
+        f"{column} = CASE WHEN {target}.{column} IS NULL AND EXCLUDED.{column} IS NULL THEN NULL "
+        f"ELSE COALESCE({target}.{column}, 0) + COALESCE(EXCLUDED.{column}, 0) END"
+    )
+
+
+def _quote(key: str) -> str:
+    return "'" + key.replace("'", "''") + "'"
+
+
+def _data_sums(plan: Plan, source: str, where: str = "") -> str:
+    if not plan.data_sums:
+        return "NULL::jsonb"
+    parts = ", ".join(f"{_quote(key)}, sum(({source}data->>{_quote(key)})::numeric){where}" for key in plan.data_sums)
+    return f"jsonb_build_object({parts})"
+
+
+def _data_sums_merge(plan: Plan, target: str) -> str:
+    if not plan.data_sums:
+        return f"data_sums = {target}.data_sums"
+    parts = []
+    for key in plan.data_sums:
+        a, b = f"({target}.data_sums->>{_quote(key)})::numeric", f"(EXCLUDED.data_sums->>{_quote(key)})::numeric"
+        parts.append(f"{_quote(key)}, CASE WHEN {a} IS NULL AND {b} IS NULL THEN NULL "
+                     f"ELSE COALESCE({a}, 0) + COALESCE({b}, 0) END")  # fmt: skip
+    return f"data_sums = jsonb_build_object({', '.join(parts)})"
+
+
+@lru_cache(maxsize=64)
+def increment_sql(plan: Plan) -> str:
+    """CTEs `added` and `area_added` that follow the records upsert's CTE `upserted` (which returns the new
+    records with `inserted`): the new records go to their sensor's and their area's 15-minute buckets."""
+    g = {None: "NULL::float8", "gauge": "gauge", "count": "count::float8"}[plan.gauge]
+    covered = "sum(extract(epoch FROM observed_to - observed_from))::bigint" if plan.interval else "NULL::bigint"
+    sums = {column: f"sum({column})" if column in plan.sums else "NULL::bigint" for column in SUM_COLUMNS}
+    gauge_sum = "NULL::float8" if plan.energy else f"sum({g})"
+    energy = f"sum(power(10::float8, {g} / 10))" if plan.energy else "NULL::float8"
+    last = f"(array_agg({g} ORDER BY observed_from DESC) FILTER (WHERE {g} IS NOT NULL))[1]"
+    last_at = f"max(observed_from) FILTER (WHERE {g} IS NOT NULL)"
+    sensor = f""", added AS (
+    INSERT INTO datasets_recordrollup AS u
+        (dataset_id, sensor_id, bucket, records, covered_seconds, count_in, count_out, count, gauge_sum, gauge_min,
+         gauge_max, gauge_n, gauge_last, gauge_last_at, energy_sum, data_sums)
+    SELECT %(dataset)s, sensor_id, {BUCKET_SQL.format(t="observed_from")}, count(*), {covered},
+           {sums["count_in"]}, {sums["count_out"]}, {sums["count"]}, {gauge_sum}, min({g}), max({g}), count({g}),
+           {last}, {last_at}, {energy}, {_data_sums(plan, "")}
+    FROM upserted WHERE inserted GROUP BY 2, 3 ORDER BY 2, 3
+    ON CONFLICT (dataset_id, sensor_id, bucket) DO UPDATE SET
+        records = u.records + EXCLUDED.records, {_added("covered_seconds")}, {_added("count_in")},
+        {_added("count_out")}, {_added("count")}, {_added("gauge_sum")},
+        gauge_min = LEAST(u.gauge_min, EXCLUDED.gauge_min),
+        gauge_max = GREATEST(u.gauge_max, EXCLUDED.gauge_max), gauge_n = u.gauge_n + EXCLUDED.gauge_n,
+        gauge_last = CASE WHEN EXCLUDED.gauge_last_at IS NOT NULL
+                               AND (u.gauge_last_at IS NULL OR EXCLUDED.gauge_last_at >= u.gauge_last_at)
+                          THEN EXCLUDED.gauge_last ELSE u.gauge_last END,
+        gauge_last_at = GREATEST(u.gauge_last_at, EXCLUDED.gauge_last_at), {_added("energy_sum")},
+        {_data_sums_merge(plan, "u")}
+    RETURNING u.sensor_id, u.bucket, (u.xmax = 0) AS fresh
+)"""  # noqa: S608 (built from this module's constants and the schema's measure names, quoted)
+    # The area rollup: each new record in the area of its sensor's placement at its observed_from.
+    xg = {None: "NULL::float8", "gauge": "x.gauge", "count": "x.count::float8"}[plan.gauge]
+    inside = "p.direction = 'inside'"
+    area_in = "CASE p.direction WHEN 'enters' THEN x.count_in WHEN 'leaves' THEN x.count_out END"
+    area_out = "CASE p.direction WHEN 'enters' THEN x.count_out WHEN 'leaves' THEN x.count_in END"
+    a_sums = {
+        "count_in": f"sum({area_in})" if "count_in" in plan.sums else "NULL::bigint",
+        "count_out": f"sum({area_out})" if "count_out" in plan.sums else "NULL::bigint",
+        "count": "sum(x.count)" if "count" in plan.sums else "NULL::bigint",
+    }
+    a_covered = "sum(extract(epoch FROM x.observed_to - x.observed_from))::bigint" if plan.interval else "NULL::bigint"
+    f = f" FILTER (WHERE {inside})"
+    a_gauge_sum = "NULL::float8" if plan.energy else f"sum({xg}){f}"
+    a_energy = f"sum(power(10::float8, {xg} / 10)){f}" if plan.energy else "NULL::float8"
+    area = f""", area_added AS (
+    INSERT INTO datasets_arearollup AS a
+        (dataset_id, area_id, bucket, records, sensors, covered_seconds, count_in, count_out, count, gauge_sum,
+         gauge_min, gauge_max, gauge_n, energy_sum, data_sums)
+    SELECT %(dataset)s, p.area_id, x.bucket, count(*), count(DISTINCT x.sensor_id) FILTER (WHERE s.fresh),
+           {a_covered}, {a_sums["count_in"]}, {a_sums["count_out"]}, {a_sums["count"]}, {a_gauge_sum},
+           min({xg}){f}, max({xg}){f}, count({xg}){f}, {a_energy}, {_data_sums(plan, "x.")}
+    FROM (SELECT *, {BUCKET_SQL.format(t="observed_from")} AS bucket FROM upserted WHERE inserted) x
+    JOIN sensors_placement p ON p.sensor_id = x.sensor_id AND (p.starts_at IS NULL OR p.starts_at <= x.observed_from)
+         AND (p.ends_at IS NULL OR x.observed_from < p.ends_at)
+    JOIN added s ON s.sensor_id = x.sensor_id AND s.bucket = x.bucket
+    GROUP BY 2, 3 ORDER BY 2, 3
+    ON CONFLICT (dataset_id, area_id, bucket) DO UPDATE SET
+        records = a.records + EXCLUDED.records, sensors = a.sensors + EXCLUDED.sensors,
+        {_added("covered_seconds", "a")}, {_added("count_in", "a")}, {_added("count_out", "a")},
+        {_added("count", "a")}, {_added("gauge_sum", "a")}, gauge_min = LEAST(a.gauge_min, EXCLUDED.gauge_min),
+        gauge_max = GREATEST(a.gauge_max, EXCLUDED.gauge_max), gauge_n = a.gauge_n + EXCLUDED.gauge_n,
+        {_added("energy_sum", "a")}, {_data_sums_merge(plan, "a")}
+    RETURNING 1
+)"""  # noqa: S608 (built from this module's constants and the schema's measure names, quoted)
+    return sensor + area
