@@ -21,3 +21,8 @@ class Command(BaseCommand):
                 f"dataset {each.pk} ({each.title}): {run.records_deleted} records and {run.rollups_deleted} "
                 f"hourly rollups before {run.cutoff:%Y-%m-%d %H:%M} deleted"
             )
+            for entry in run.partitions_dropped:
+                self.stdout.write(
+                    f"  partition {entry['partition']} ({entry['from']} to {entry['to']}) dropped whole: "
+                    f"records per dataset {entry['records']}"
+                )
