@@ -52,6 +52,11 @@ def month_of(moment: datetime) -> date:
     return date(utc.year, utc.month, 1)
 
 
+def month_of_text(text: str) -> date:
+    """ "2026-02" -> date(2026, 2, 1)."""
+    return date.fromisoformat(f"{text}-01")
+
+
 def next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
