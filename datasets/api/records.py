@@ -101,7 +101,12 @@ class RecordPageSerializer(serializers.Serializer):
 
 
 class RecordListView(PurposeBoundAPIView):
-    """Records of one dataset, for a purpose granted `records` access to it."""
+    """Records of one dataset, for a purpose granted `records` access to it.
+
+    Pages come in `observed_from` order (ties in storage order), or sensor by sensor and then by
+    `observed_from` when `sensor` names sensors: the orders the database's indexes hold, so a page reads
+    no more rows than it returns, however deep. Follow `next` (or the `Link` header); its cursor is opaque
+    and its format may change."""
 
     openapi_tag = "records"
     access_level = "records"
