@@ -215,15 +215,31 @@ class Record(models.Model):
     Idempotent on its natural key: (dataset, sensor, observed_from) for sensor data, (dataset, series,
     observed_from) for planned events. Columns follow the schema's measures; the rest sits in `data`.
     Citus-ready: distribute on dataset_id (every unique key includes it).
+
+    On PostgreSQL (docs/adr/0008) the table is partitioned by month of `observed_from` (datasets.partitions)
+    and its primary key is (dataset_id, observed_from, id): Django's state keeps `id` as the primary key
+    (ids come from one sequence and are unique), so filter by dataset_id (and observed_from) as well
+    wherever the key is used: a lookup by id alone visits every partition.
     """
 
     purpose_bound = True  # served only under the purpose guard (api.checks.is_purpose_bound)
 
-    # No separate indexes on the foreign keys: the natural keys lead with dataset (and sensor), and
-    # every index costs time on the ingest path.
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="records", db_index=False)
+    # No separate indexes on the foreign keys: the keys lead with dataset (and sensor), and every index
+    # costs time on the ingest path. No per-row foreign-key constraints either (docs/adr/0008: they were
+    # half of the database's work at COMMIT): ingest validates both, Django still cascades a dataset's
+    # deletion to its records (one DELETE by dataset_id) and protects sensors that have records, and
+    # datasets.integrity lists any record whose dataset or sensor is gone.
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.CASCADE, related_name="records", db_index=False, db_constraint=False
+    )
     sensor = models.ForeignKey(
-        Sensor, null=True, blank=True, on_delete=models.PROTECT, related_name="records", db_index=False
+        Sensor,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="records",
+        db_index=False,
+        db_constraint=False,
     )
     series = models.CharField(max_length=100, blank=True, help_text="Key of an event, for records without a sensor.")
     observed_from = models.DateTimeField()
@@ -392,6 +408,11 @@ class RetentionRun(models.Model):
     cutoff = models.DateTimeField(help_text="Records observed before this were deleted.")
     records_deleted = models.PositiveIntegerField()
     rollups_deleted = models.PositiveIntegerField()
+    partitions_dropped = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Monthly partitions of records dropped whole: [{partition, from, to, records}].",
+    )
 
     class Meta:
         ordering = ["-ran_at"]

@@ -1,35 +1,42 @@
 """Retention: records older than their dataset's retention are deleted, in batches, and logged; rollups
-are kept longer (Dataset.rollup_retention) and deleted by whole buckets."""
+are kept longer (Dataset.rollup_retention) and deleted by whole buckets (docs/adr/0009).
 
+On PostgreSQL a monthly partition of records (datasets.partitions) goes whole, in one DROP, when every row
+in it is expired for its own dataset; the rest is deleted in the primary key's order (dataset_id,
+observed_from, id), a range at a time, without a sort (docs/adr/0008).
+"""
+
+import logging
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from datasets import rollups, storage
+from api.locks import LockNamespace, advisory_xact_lock
+from datasets import partitions, rollups, storage
 from datasets.models import AreaRollup, Dataset, Record, RecordRollup, RetentionRun
 
 DELETE_BATCH = 10_000
+log = logging.getLogger(__name__)
 
 
 def dataset_retention_enforce(*, dataset: Dataset, now: datetime | None = None, batch_size: int = DELETE_BATCH):
     """Delete the dataset's records observed before now - retention, and its rollups older than their own
-    (longer) retention. Returns the run."""
+    (longer) retention. Returns the run.
+
+    First drops the monthly partitions whose rows are all expired (every dataset's: the run records which,
+    with each dataset's number of records in them), then deletes the dataset's other expired records."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=dataset.retention_days)
-    deleted = 0
+    dropped = partitions_drop_expired(now)
+    deleted = sum(entry["records"].get(str(dataset.pk), 0) for entry in dropped)
     while True:
         with transaction.atomic():
             storage.lock_dataset(dataset.pk)
-            ids = list(
-                Record.objects.unguarded("retention")
-                .filter(dataset=dataset, observed_from__lt=cutoff)
-                .order_by("observed_from")
-                .values_list("id", flat=True)[:batch_size]
-            )
-            if not ids:
-                break
-            deleted += Record.objects.unguarded("retention").filter(id__in=ids).delete()[0]
+            removed = _records_delete_batch(dataset.pk, cutoff, batch_size)
+        if not removed:
+            break
+        deleted += removed
     with transaction.atomic():
         storage.lock_dataset(dataset.pk)
         # Rollups survive their records and have their own, longer retention (ADR 0009): whole buckets that
@@ -38,7 +45,11 @@ def dataset_retention_enforce(*, dataset: Dataset, now: datetime | None = None, 
         if deleted:
             storage.coverage_refresh(dataset.pk)
         return RetentionRun.objects.create(
-            dataset=dataset, cutoff=cutoff, records_deleted=deleted, rollups_deleted=rollups_deleted
+            dataset=dataset,
+            cutoff=cutoff,
+            records_deleted=deleted,
+            rollups_deleted=rollups_deleted,
+            partitions_dropped=dropped,
         )
 
 
@@ -48,3 +59,71 @@ def rollups_retention_enforce(dataset: Dataset, now: datetime) -> int:
     boundary = rollups.bucket_of(now - dataset.rollup_retention)
     deleted = RecordRollup.objects.unguarded("retention").filter(dataset=dataset, bucket__lt=boundary).delete()[0]
     return deleted + AreaRollup.objects.unguarded("retention").filter(dataset=dataset, bucket__lt=boundary).delete()[0]
+
+
+def _records_delete_batch(dataset_id: int, cutoff: datetime, batch_size: int) -> int:
+    """Delete about `batch_size` of the dataset's oldest expired records; returns how many went. The batch
+    ends at the start of its last row, found in the primary key's order (no sort, no list of ids); rows
+    sharing that start go with it."""
+    expired = Record.objects.unguarded("retention").filter(dataset_id=dataset_id, observed_from__lt=cutoff)
+    edge = list(expired.order_by("observed_from", "id").values_list("observed_from", flat=True)[batch_size - 1 :][:1])
+    if edge:
+        expired = expired.filter(observed_from__lte=edge[0])
+    return expired.delete()[0]
+
+
+def partitions_drop_expired(now: datetime) -> list[dict]:
+    """Drop each monthly partition of records whose rows are all expired, each for its own dataset
+    (PostgreSQL; nothing elsewhere). Returns [{partition, from, to, records: {dataset id: n}}], logged."""
+    if not partitions.enabled():
+        return []
+    retention = dict(Dataset.objects.values_list("pk", "retention_days"))
+    if not retention:
+        return []
+    cutoffs = {pk: now - timedelta(days=days) for pk, days in retention.items()}
+    earliest = min(cutoffs.values())  # the cutoff of the shortest retention
+    dropped = []
+    for partition in partitions.existing():
+        if partition.start is None or partition.end > earliest:
+            continue  # the default partition, or a month where no dataset's records have all expired yet
+        if _holds_live_records(partition, cutoffs):
+            continue
+        with transaction.atomic():
+            advisory_xact_lock(LockNamespace.PARTITIONS, 0)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT dataset_id, count(*) FROM {partition.name} GROUP BY dataset_id")  # noqa: S608
+                counts = {str(dataset_id): n for dataset_id, n in cursor.fetchall()}
+                # Locked, then checked again: no batch may add a live row between the check and the drop.
+                cursor.execute(f"LOCK TABLE {partitions.TABLE} IN ACCESS EXCLUSIVE MODE")
+                if _holds_live_records(partition, cutoffs):
+                    continue
+                cursor.execute(f"DROP TABLE {partition.name}")
+        entry = {
+            "partition": partition.name,
+            "from": partition.start.isoformat(),
+            "to": partition.end.isoformat(),
+            "records": counts,
+        }
+        log.info("retention dropped partition %s (%s to %s): records per dataset %s", *entry.values())
+        dropped.append(entry)
+    if dropped:
+        partitions.forget()
+        for dataset_id in sorted({int(pk) for entry in dropped for pk in entry["records"]}):
+            storage.coverage_refresh(dataset_id)
+    return dropped
+
+
+def _holds_live_records(partition: partitions.Partition, cutoffs: dict[int, datetime]) -> bool:
+    """Whether a dataset whose cutoff falls inside the partition's month still has records there after
+    it: one probe of the primary key per such dataset."""
+    for dataset_id, cutoff in cutoffs.items():
+        if cutoff >= partition.end:
+            continue  # all of this dataset's rows in the month are expired
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT EXISTS (SELECT 1 FROM {partition.name} WHERE dataset_id = %s AND observed_from >= %s)",  # noqa: S608
+                [dataset_id, cutoff],
+            )
+            if cursor.fetchone()[0]:
+                return True
+    return False

@@ -144,32 +144,49 @@ def records_page(
     fields: list[str] | None = None,
     limit: int = 1000,
 ) -> RecordsPage:
-    """One page of a dataset's records in (sensor or series, observed_from) order, read for a decision.
+    """One page of a dataset's records, read for a decision, in the order an index gives them.
 
-    Keyset paging: `after` is the (key, observed_from) of the last row of the previous page, so a page
-    reads no more rows than it returns, however deep. The decision's conditions are applied: fields it
-    does not grant are left out, and counts below its k are suppressed (null, and named in `suppressed`).
+    Keyset paging, so that a page reads no more rows than it returns, however deep (docs/adr/0008):
+    - every sensor (or series): in (observed_from, id) order, the primary key's (dataset_id, observed_from,
+      id) on PostgreSQL, where the months before `after` are not even opened; `after` is (id, observed_from)
+      of the previous page's last row;
+    - some sensors (`sensor_ids`): in (sensor, observed_from) order, the sensor natural key's; `after` is
+      (sensor, observed_from).
+    The decision's conditions are applied: fields it does not grant are left out, and counts below its k
+    are suppressed (null, and named in `suppressed`).
     """
-    key = "sensor_id" if dataset.schema_version.subject == "sensor" else "series"
     records = _read(Record, decision, dataset)
-    if sensor_ids:
-        records = records.filter(sensor_id__in=sensor_ids)
     if start is not None:
         records = records.filter(observed_from__gte=start)
     if end is not None:
         records = records.filter(observed_from__lt=end)
-    if after is not None:
-        records = records.filter(_after(key, after))
     granted = decision.conditions.fields
     measures = [
         name
         for name in RECORD_MEASURE_FIELDS
         if (granted is None or name in granted) and (not fields or name in fields)
     ]
-    values = records.order_by(key, "observed_from").values(
-        "sensor_id", "series", "observed_from", "observed_to", *measures
-    )[: limit + 1]
+    columns = ("id", "sensor_id", "series", "observed_from", "observed_to", *measures)
+    by_sensor = bool(sensor_ids)
+    if by_sensor:
+        # One sensor after the other, each read from where the page stands in its natural key's index: an
+        # IN list would read the rows of the sensors between those asked for.
+        values, (first, moment) = [], after or (None, None)
+        for sensor in sorted(set(sensor_ids)):
+            if first is not None and sensor < first:
+                continue
+            own = records.filter(sensor_id=sensor)
+            if sensor == first:
+                own = own.filter(observed_from__gt=moment)
+            values += own.order_by("observed_from").values(*columns)[: limit + 1 - len(values)]
+            if len(values) > limit:
+                break
+    else:
+        if after is not None:
+            records = records.filter(*_after(after))
+        values = records.order_by("observed_from", "id").values(*columns)[: limit + 1]
     rows, k, persons = [], decision.conditions.k, person_fields(dataset.schema_version)
+    last = None
     for record in values:
         row = {
             "sensor": record["sensor_id"],
@@ -180,12 +197,13 @@ def records_page(
         row.update((name, record[name]) for name in measures)
         row["suppressed"] = suppress_small(row, k, persons)
         rows.append(row)
+        if len(rows) == limit:
+            last = record
     more = len(rows) > limit
     rows = rows[:limit]
     next_after = None
     if more:
-        last = rows[-1]
-        next_after = (last["sensor"] if key == "sensor_id" else last["series"], last["observed_from"])
+        next_after = (last["sensor_id"] if by_sensor else last["id"], last["observed_from"])
     return RecordsPage(
         rows=rows, next_after=next_after, cells=len(rows) * len(measures), cells_suppressed=_withheld(rows)
     )
@@ -202,14 +220,15 @@ def _withheld(rows: list[dict]) -> int:
     return sum(len(row["suppressed"]) for row in rows)
 
 
-def _after(key: str, after: tuple):
-    """(key, observed_from) > after: a row comparison the index serves on PostgreSQL."""
+def _after(after: tuple) -> list:
+    """The rows after the keyset position (id, observed_from): (observed_from, id) > (moment, id), a row
+    comparison the primary key serves on PostgreSQL, with a plain bound on observed_from that leaves the
+    earlier months' partitions out of the plan."""
     value, moment = after
     if connection.vendor == "postgresql":
-        column = '"datasets_record"."sensor_id"' if key == "sensor_id" else '"datasets_record"."series"'
-        return RawSQL(f'({column}, "datasets_record"."observed_from") > (%s, %s)', [value, moment],  # noqa: S611
-                      output_field=BooleanField())  # fmt: skip
-    return Q(**{f"{key}__gt": value}) | Q(**{key: value, "observed_from__gt": moment})
+        condition = '("datasets_record"."observed_from", "datasets_record"."id") > (%s, %s)'
+        return [Q(observed_from__gte=moment), RawSQL(condition, [moment, value], output_field=BooleanField())]  # noqa: S611
+    return [Q(observed_from__gt=moment) | Q(observed_from=moment, id__gt=value)]
 
 
 # Aggregated counts, as the counts endpoint serves them -------------------------------------------

@@ -12,7 +12,7 @@ from rest_framework.exceptions import APIException
 from accounts.models import Organisation, Role
 from accounts.selectors import Caller
 from api.problems import Conflict, Forbidden, ItemsRejected, errors_listed
-from datasets import records, selectors, storage
+from datasets import partitions, records, selectors, storage
 from datasets.models import Dataset, DatasetStatus, IdempotencyKey, IngestBatch, SchemaVersion
 from sensors.models import SensorStatus
 
@@ -273,6 +273,20 @@ def records_ingest(
                 entry.response_status, entry.response_body = answer.status, answer.body
                 entry.save(update_fields=["response_status", "response_body"])
             return answer
+    except partitions.MonthsMissing as missing:
+        # The batch reaches months without a partition: its transaction is rolled back (nothing of it is
+        # kept); create them outside any transaction (docs/adr/0008: no deadlock with other batches) and
+        # store the batch again.
+        partitions.months_create(missing.months)
+        return records_ingest(
+            caller=caller,
+            dataset=dataset,
+            body=body,
+            content_type=content_type,
+            partial=partial,
+            idempotency_key=idempotency_key,
+            parse=parse,
+        )
     except _Rejected as rejected:
         prepared = rejected.prepared
         bad = len(prepared.rejected_indexes)

@@ -20,7 +20,7 @@ from django.db.models import Max, Min
 from django.db.models.functions import Coalesce, Greatest, Least
 
 from api.locks import LockNamespace, advisory_xact_lock
-from datasets import rollups
+from datasets import partitions, rollups
 from datasets.models import Dataset, Record
 from datasets.records import Row
 
@@ -81,22 +81,30 @@ COPY = (
     "FROM STDIN (FORMAT BINARY)"
 )
 COPY_TYPES = ["int8", "text", "timestamptz", "timestamptz", "int8", "int8", "int8", "float8", "text"]
+# The records table is partitioned (docs/adr/0008), where RETURNING may not read xmax: a row is new when
+# its id is one this statement drew for it (an updated row keeps the id it had).
 UPSERT = """
-WITH upserted AS (
+WITH source AS MATERIALIZED (
+    SELECT nextval('datasets_record_id_seq') AS id, * FROM (
+        SELECT * FROM ingest_stage WHERE {subject}
+        ORDER BY sensor_id, series, observed_from  -- every batch locks rows in the same order: no deadlocks
+    ) ordered
+), written AS (
     INSERT INTO datasets_record AS r
-        (dataset_id, sensor_id, series, observed_from, observed_to, count_in, count_out, count, gauge, data, batch_id)
-    SELECT %(dataset)s, sensor_id, series, observed_from, observed_to, count_in, count_out, count, gauge,
+        (id, dataset_id, sensor_id, series, observed_from, observed_to, count_in, count_out, count, gauge, data,
+         batch_id)
+    SELECT id, %(dataset)s, sensor_id, series, observed_from, observed_to, count_in, count_out, count, gauge,
            data::jsonb, %(batch)s
-    FROM ingest_stage WHERE {subject}
-    ORDER BY sensor_id, series, observed_from  -- every batch locks rows in the same order: no deadlocks
+    FROM source ORDER BY sensor_id, series, observed_from
     ON CONFLICT ({conflict}) WHERE {where}
     DO UPDATE SET observed_to = EXCLUDED.observed_to, count_in = EXCLUDED.count_in, count_out = EXCLUDED.count_out,
                   count = EXCLUDED.count, gauge = EXCLUDED.gauge, data = EXCLUDED.data, batch_id = EXCLUDED.batch_id
     WHERE (r.observed_to, r.count_in, r.count_out, r.count, r.gauge, r.data)
           IS DISTINCT FROM (EXCLUDED.observed_to, EXCLUDED.count_in, EXCLUDED.count_out, EXCLUDED.count,
                             EXCLUDED.gauge, EXCLUDED.data)
-    RETURNING r.sensor_id, r.observed_from, r.observed_to, r.count_in, r.count_out, r.count, r.gauge, r.data,
-              (xmax = 0) AS inserted
+    RETURNING r.id, r.sensor_id, r.observed_from, r.observed_to, r.count_in, r.count_out, r.count, r.gauge, r.data
+), upserted AS (
+    SELECT w.*, EXISTS (SELECT 1 FROM source s WHERE s.id = w.id) AS inserted FROM written w
 ){rollup}
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
 """
@@ -127,6 +135,9 @@ def lock_dataset(dataset_id: int, *, shared: bool = False) -> None:
 
 
 def _store_postgresql(dataset_id: int, rows: list[Row], batch_id: int | None) -> Stored:
+    # Every month of the batch has its partition (no query once this process has seen them; in the batch's
+    # own transaction a missing month raises partitions.MonthsMissing: the service creates it outside).
+    partitions.months_ensure(row.observed_from for row in rows)
     lock_dataset(dataset_id, shared=True)
     dataset = Dataset.objects.select_related("schema_version").get(pk=dataset_id)
     params = {"dataset": dataset_id, "batch": batch_id}

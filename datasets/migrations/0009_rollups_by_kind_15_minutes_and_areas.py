@@ -116,7 +116,7 @@ def hourly_rollups(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('datasets', '0007_keep_coverage_with_the_dataset'),
+        ('datasets', '0008_records_keyed_by_dataset_and_partitioned_by_month'),
         ('sensors', '0005_sensor_placements'),
     ]
 

@@ -8,6 +8,7 @@ from django.db import connection
 class LockNamespace(IntEnum):
     INGEST = 7_010  # per dataset: batches shared, retention exclusive
     ACCESS_LOG = 7_020  # per access-log chain: appends to one chain are serialised
+    PARTITIONS = 7_030  # records' partitions (key 0): one creator or dropper at a time
 
 
 def advisory_xact_lock(namespace: LockNamespace, key: int, *, shared: bool = False) -> None:

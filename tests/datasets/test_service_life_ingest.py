@@ -126,13 +126,15 @@ def _race(city, first: str):
     from django.utils import timezone
 
     from accounts.selectors import caller_from
-    from datasets import records, storage
+    from datasets import partitions, records, storage
     from sensors import services
     from sensors.models import SensorEvent
     from tests.factories import api_key_for
 
     sensor = make_sensor(city, city, "14", installed_at=at("2019-09-25T00:00:00Z"), confirmed_at=timezone.now())
     dataset = make_dataset(city, sensors=[sensor])
+    # The month has its partition (a batch's own transaction does not create one: datasets.partitions).
+    partitions.months_create({partitions.month_of(at("2020-01-01T00:00:00Z"))})
     steward = caller_from(user=None, api_key=api_key_for(city, role=Role.DATA_STEWARD)[0])
     items = [(None, hour(f"2020-01-0{day}T10:00:00Z")) for day in range(1, 6)]
     holding, release, results, errors = threading.Event(), threading.Event(), {}, []

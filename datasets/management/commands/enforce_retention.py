@@ -25,3 +25,8 @@ class Command(BaseCommand):
                 f"dataset {each.pk} ({each.title}): {run.records_deleted} records before {run.cutoff:%Y-%m-%d %H:%M} "
                 f"and {run.rollups_deleted} rollup rows older than {each.rollup_retention.days} days deleted"
             )
+            for entry in run.partitions_dropped:
+                self.stdout.write(
+                    f"  partition {entry['partition']} ({entry['from']} to {entry['to']}) dropped whole: "
+                    f"records per dataset {entry['records']}"
+                )

@@ -1,0 +1,282 @@
+"""The records table's layout (issue 10, docs/adr/0008): keys, monthly partitions, the migration there and
+back, partitions made by ingest and by command, retention by partition and in key order, integrity."""
+
+import json
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Role
+from datasets import integrity, partitions, services
+from datasets.models import Dataset, Record, RecordRollup, RetentionRun
+from datasets.retention import dataset_retention_enforce
+from tests.datasets.conftest import count_record, make_dataset, make_sensor
+from tests.factories import api_key_for
+
+POSTGRES = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="partitions are PostgreSQL's")
+BEFORE, AFTER = (
+    ("datasets", "0007_keep_coverage_with_the_dataset"),
+    ("datasets", "0008_records_keyed_by_dataset_and_partitioned_by_month"),
+)
+
+
+def ingest(dataset, rows, organisation=None):
+    from tests.purposes.conftest import as_role
+
+    return services.records_ingest(
+        caller=as_role(organisation or dataset.owner, Role.INTEGRATOR),
+        dataset=dataset,
+        body=json.dumps({"records": rows}).encode(),
+        content_type="application/json",
+    )
+
+
+def five_minutes(sensor, first: datetime, n: int, count_in=3) -> list[dict]:
+    rows = []
+    for i in range(n):
+        start = first + timedelta(minutes=5 * i)
+        rows.append(count_record(sensor=sensor, start=start.isoformat(), end=(start + timedelta(minutes=5)).isoformat(),
+                                 count_in=count_in + i % 4))  # fmt: skip
+    return rows
+
+
+def where_rows_are() -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text, count(*) FROM datasets_record GROUP BY 1")
+        return dict(cursor.fetchall())
+
+
+def snapshot():
+    records = sorted(
+        Record.objects.unguarded("integrity").values_list("id", "dataset_id", "sensor_id", "observed_from", "count_in")
+    )
+    rollups = sorted(
+        RecordRollup.objects.unguarded("integrity").values_list(
+            "dataset_id", "sensor_id", "bucket", "records", "count_in"
+        )
+    )
+    return records, rollups
+
+
+def primary_key() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT a.attname FROM pg_index i
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+            WHERE i.indrelid = 'datasets_record'::regclass AND i.indisprimary
+            ORDER BY array_position(i.indkey::int2[], a.attnum)
+            """
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def foreign_keys() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'datasets_record'::regclass AND contype = 'f'"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_migration_moves_records_to_the_partitioned_table_and_back(city, gates):
+    dataset = make_dataset(city, sensors=gates)
+    ingest(dataset, five_minutes("gate-1", datetime(2025, 11, 30, 22, tzinfo=UTC), 60)
+           + five_minutes("gate-2", datetime(2026, 2, 28, 23, tzinfo=UTC), 30))  # fmt: skip
+    before = snapshot()
+    assert len(before[0]) == 90 and before[1]
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate([BEFORE])
+        partitions.forget()
+        assert snapshot() == before
+        if connection.vendor == "postgresql":
+            assert primary_key() == ["id"] and foreign_keys() == 2
+            assert partitions.existing() == [] and set(where_rows_are()) == {"datasets_record"}
+        executor = MigrationExecutor(connection)
+        executor.migrate([AFTER])
+        partitions.forget()
+        assert snapshot() == before
+        if connection.vendor == "postgresql":
+            assert primary_key() == ["dataset_id", "observed_from", "id"] and foreign_keys() == 0
+            assert where_rows_are() == {"datasets_record_p2025_11": 24, "datasets_record_p2025_12": 36,
+                                        "datasets_record_p2026_02": 12, "datasets_record_p2026_03": 18}  # fmt: skip
+        # Ingest goes on where it stood: new ids, no collision with the moved rows.
+        answer = ingest(dataset, five_minutes("gate-1", datetime(2025, 12, 1, 9, tzinfo=UTC), 2))
+        assert answer.body["created"] == 2
+        assert Record.objects.unguarded("integrity").count() == 92
+        assert min(
+            Record.objects.unguarded("integrity").filter(observed_from__hour=9).values_list("id", flat=True)
+        ) > max(row[0] for row in before[0])
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+        partitions.forget()
+
+
+@POSTGRES
+def test_records_partitions_creates_months_ahead_and_moves_rows_out_of_the_default(city, gates):
+    dataset = make_dataset(city, sensors=gates)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO datasets_record (dataset_id, sensor_id, series, observed_from) VALUES (%s, %s, '', %s)",
+            [dataset.pk, gates[0].pk, datetime(2019, 7, 4, 12, tzinfo=UTC)],
+        )
+    assert where_rows_are() == {"datasets_record_default": 1}
+    out = StringIO()
+    call_command("records_partitions", ahead=2, stdout=out)
+    assert "created datasets_record_p2019_07" in out.getvalue()
+    assert where_rows_are() == {"datasets_record_p2019_07": 1}
+    months = {p.start.date().isoformat()[:7] for p in partitions.existing() if p.start}
+    now = datetime.now(UTC)
+    assert {m.isoformat()[:7] for m in partitions.months_ahead(now, 2)} <= months
+    assert "datasets_record_default: default" in out.getvalue()
+    again = StringIO()
+    call_command("records_partitions", ahead=2, stdout=again)
+    assert "created" not in again.getvalue()  # nothing left to create
+
+
+@POSTGRES
+def test_a_batch_into_a_month_without_partition_creates_it(dataset):
+    partitions.forget()
+    answer = ingest(dataset, five_minutes("gate-1", datetime(2020, 3, 31, 23, 50, tzinfo=UTC), 4))
+    assert answer.body["created"] == 4
+    assert where_rows_are() == {"datasets_record_p2020_03": 2, "datasets_record_p2020_04": 2}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_batches_reaching_new_months_create_them_once_and_store_everything(live_server, city):
+    if connection.vendor != "postgresql":
+        pytest.skip("partitions are PostgreSQL's")
+    sensors = [make_sensor(city, city, f"m{n}") for n in range(2)]
+    dataset = make_dataset(city, sensors=sensors)
+    _, key = api_key_for(city, role=Role.INTEGRATOR)
+    partitions.forget()
+
+    def send(client: int) -> list[int]:
+        statuses = []
+        for month in range(1, 5):  # every client reaches the same four new months at about the same time
+            rows = five_minutes(f"m{client}", datetime(2020, month + 6, 3, tzinfo=UTC), 50)
+            request = urllib.request.Request(  # noqa: S310
+                f"{live_server.url}/api/v1/datasets/{dataset.pk}/records/", data=json.dumps({"records": rows}).encode(),
+                method="POST", headers={"Authorization": f"Api-Key {key}", "Content-Type": "application/json"},
+            )  # fmt: skip
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                statuses.append(response.status)
+        return statuses
+
+    with ThreadPoolExecutor(2) as pool:
+        statuses = [s for result in pool.map(send, range(2)) for s in result]
+    assert statuses == [201] * 8
+    assert where_rows_are() == {f"datasets_record_p2020_{m + 6:02d}": 100 for m in range(1, 5)}
+    assert RecordRollup.objects.unguarded("integrity").filter(dataset=dataset).aggregate(n=Sum("records"))["n"] == 400
+
+
+@POSTGRES
+def test_retention_drops_a_month_whose_rows_are_all_expired_and_logs_it(city, gates):
+    short = make_dataset(city, sensors=gates, retention_days=30)
+    long = make_dataset(city, sensors=gates, retention_days=3650, title="long")
+    now = datetime(2021, 1, 10, tzinfo=UTC)
+    ingest(
+        short,
+        five_minutes("gate-1", datetime(2020, 6, 1, tzinfo=UTC), 10)
+        + five_minutes("gate-1", now - timedelta(days=2), 5),
+    )
+    ingest(long, five_minutes("gate-2", datetime(2020, 6, 1, tzinfo=UTC), 4))
+    run = dataset_retention_enforce(dataset=short, now=now)
+    # June 2030 also holds rows the long dataset keeps: only the short dataset's rows go, by key.
+    assert run.partitions_dropped == [] and run.records_deleted == 10
+    assert where_rows_are() == {"datasets_record_p2020_06": 4, "datasets_record_p2021_01": 5}
+    Dataset.objects.filter(pk=long.pk).update(retention_days=30)
+    long.refresh_from_db()
+    run = dataset_retention_enforce(dataset=long, now=now)
+    assert [entry["partition"] for entry in run.partitions_dropped] == ["datasets_record_p2020_06"]
+    assert run.partitions_dropped[0]["records"] == {str(long.pk): 4} and run.records_deleted == 4
+    assert "datasets_record_p2020_06" not in {p.name for p in partitions.existing()}
+    assert where_rows_are() == {"datasets_record_p2021_01": 5}
+    long.refresh_from_db()
+    assert long.coverage_from is None  # its coverage follows the dropped rows
+    assert RetentionRun.objects.filter(dataset=long).get().partitions_dropped == run.partitions_dropped
+
+
+@pytest.mark.smoke
+def test_retention_deletes_in_key_order_in_batches_without_a_sort(city, gates):
+    dataset = make_dataset(city, sensors=gates, retention_days=30)
+    now = datetime(2021, 1, 10, tzinfo=UTC)
+    cutoff = now - timedelta(days=30)
+    ingest(
+        dataset,
+        five_minutes("gate-1", cutoff - timedelta(minutes=35), 14)
+        + five_minutes("gate-2", cutoff - timedelta(minutes=35), 14),
+    )
+    with CaptureQueriesContext(connection) as queries:
+        run = dataset_retention_enforce(dataset=dataset, now=now, batch_size=3)
+    assert run.records_deleted == 14  # 7 of each sensor before the cutoff
+    kept = Record.objects.unguarded("integrity").filter(dataset=dataset)
+    assert kept.count() == 14 and not kept.filter(observed_from__lt=cutoff).exists()
+    if connection.vendor == "postgresql":
+        edges = [q["sql"] for q in queries.captured_queries if "OFFSET" in q["sql"] and "datasets_record" in q["sql"]]
+        assert edges
+        with connection.cursor() as cursor:
+            # On a few rows a sort costs nothing and the planner may choose one: forbid it, so that a Sort in
+            # the plan means that no index gives this order.
+            cursor.execute("SET LOCAL enable_sort = off")
+            cursor.execute(f"EXPLAIN {edges[0]}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "Sort  (cost" not in plan and "pkey" in plan, plan  # a Sort node; Merge Append keeps order
+
+
+@POSTGRES
+def test_a_dataset_and_time_range_is_read_from_the_primary_key_without_a_sort(dataset):
+    ingest(dataset, five_minutes("gate-1", datetime(2026, 1, 5, tzinfo=UTC), 20))
+    week = Record.objects.unguarded("integrity").filter(
+        dataset=dataset,
+        observed_from__gte=datetime(2026, 1, 5, tzinfo=UTC),
+        observed_from__lt=datetime(2026, 1, 12, tzinfo=UTC),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")  # a Sort left in the plan: no index gives this order
+    plan = week.order_by("observed_from", "id")[:100].explain()
+    assert "pkey" in plan and "Sort  (cost" not in plan, plan
+    assert "datasets_record_p2026_01" in plan and "datasets_record_p2026_02" not in plan, plan  # one month opened
+
+
+@pytest.mark.smoke
+def test_integrity_lists_records_whose_dataset_or_sensor_is_gone(dataset, gates):
+    ingest(dataset, five_minutes("gate-1", datetime(2026, 1, 5, tzinfo=UTC), 2))
+    assert integrity.records_orphaned() == []
+    with connection.cursor() as cursor:
+        for dataset_id, sensor_id in [(dataset.pk, 987_654), (876_543, gates[0].pk), (876_543, gates[0].pk)]:
+            cursor.execute(
+                "INSERT INTO datasets_record (dataset_id, sensor_id, series, observed_from) VALUES (%s, %s, '', %s)",
+                [
+                    dataset_id,
+                    sensor_id,
+                    datetime(2026, 1, 6, tzinfo=UTC) + timedelta(minutes=5 * len(integrity.records_orphaned())),
+                ],
+            )
+    found = integrity.records_orphaned()
+    assert found == [
+        integrity.Orphans(dataset.pk, 987_654, 1, dataset_missing=False, sensor_missing=True),
+        integrity.Orphans(876_543, gates[0].pk, 2, dataset_missing=True, sensor_missing=False),
+    ]
+    assert integrity.records_orphaned(dataset_id=dataset.pk) == found[:1]
+
+
+@pytest.mark.smoke
+def test_deleting_a_dataset_deletes_its_records(city, gates, dataset):
+    other = make_dataset(city, sensors=gates, title="other")
+    ingest(dataset, five_minutes("gate-1", datetime(2026, 1, 5, tzinfo=UTC), 3))
+    ingest(other, five_minutes("gate-1", datetime(2026, 1, 5, tzinfo=UTC), 2))
+    dataset.delete()
+    assert Record.objects.unguarded("integrity").count() == 2
+    assert integrity.records_orphaned() == []
