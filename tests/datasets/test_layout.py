@@ -22,9 +22,10 @@ from tests.datasets.conftest import count_record, make_dataset, make_sensor
 from tests.factories import api_key_for
 
 POSTGRES = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="partitions are PostgreSQL's")
+# Back before the layout (0008) and forward again to the latest (0009, the rollups, follows it).
 BEFORE, AFTER = (
     ("datasets", "0007_keep_coverage_with_the_dataset"),
-    ("datasets", "0008_records_keyed_by_dataset_and_partitioned_by_month"),
+    ("datasets", "0009_rollups_by_kind_15_minutes_and_areas"),
 )
 
 
@@ -58,12 +59,15 @@ def snapshot():
     records = sorted(
         Record.objects.unguarded("integrity").values_list("id", "dataset_id", "sensor_id", "observed_from", "count_in")
     )
-    rollups = sorted(
-        RecordRollup.objects.unguarded("integrity").values_list(
-            "dataset_id", "sensor_id", "bucket", "records", "count_in"
-        )
-    )
-    return records, rollups
+    # Per hour: going back before 0009 turns the 15-minute rollup into the hourly one it was (and back).
+    hours: dict[tuple, list[int]] = {}
+    for dataset_id, sensor_id, bucket, n, count_in in RecordRollup.objects.unguarded("integrity").values_list(
+        "dataset_id", "sensor_id", "bucket", "records", "count_in"
+    ):
+        totals = hours.setdefault((dataset_id, sensor_id, bucket.replace(minute=0)), [0, 0])
+        totals[0] += n
+        totals[1] += count_in
+    return records, sorted(hours.items())
 
 
 def primary_key() -> list[str]:
