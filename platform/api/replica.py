@@ -10,8 +10,8 @@ The replica is used only while it is known to be fresh enough. The check (`repli
 primary for its WAL position and the time (`pg_current_wal_lsn()`, `clock_timestamp()`), then the replica
 for what it has replayed (`pg_last_wal_replay_lsn()`, `pg_last_xact_replay_timestamp()`):
 
-- replayed at or past the primary's position: staleness 0, however long ago the last commit was (an idle
-  primary does not make a caught-up replica look stale);
+- replayed at or past the primary's position (asked up to three times, 10 ms apart): staleness 0, however
+  long ago the last commit was (an idle primary does not make a caught-up replica look stale);
 - behind it: staleness = the primary's clock minus the commit time of the last transaction replayed, an
   upper bound (everything committed up to then is there). The first commit after a long quiet spell makes
   this large for the few milliseconds until it is replayed: the primary answers meanwhile, which is safe;
@@ -38,6 +38,10 @@ logger = logging.getLogger(__name__)
 REPLICA = "replica"
 CHECK_SECONDS = 1.0
 DOWN_SECONDS = 5.0
+# A replica a little behind the primary's position is asked again, briefly, before the commit time decides:
+# WAL that commits nothing (vacuum, checkpoints, snapshots) would otherwise make a quiet primary look stale.
+CATCH_UP_ATTEMPTS = 3
+CATCH_UP_PAUSE = 0.01
 
 
 @dataclass
@@ -94,19 +98,22 @@ def replica_staleness() -> float | None:
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute("SELECT pg_current_wal_lsn()::text, clock_timestamp()")
         primary_lsn, primary_now = cursor.fetchone()
-    try:
-        with connections[REPLICA].cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text, pg_last_xact_replay_timestamp()"
-            )
-            in_recovery, replayed_lsn, replayed_at = cursor.fetchone()
-    except DatabaseError as error:
-        logger.warning("The read replica does not answer; the primary serves: %s", error)
-        return None
-    if not in_recovery or replayed_lsn is None:
-        return None
-    if lsn(replayed_lsn) >= lsn(primary_lsn):
-        return 0.0
+    for attempt in range(CATCH_UP_ATTEMPTS):
+        try:
+            with connections[REPLICA].cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text, pg_last_xact_replay_timestamp()"
+                )
+                in_recovery, replayed_lsn, replayed_at = cursor.fetchone()
+        except DatabaseError as error:
+            logger.warning("The read replica does not answer; the primary serves: %s", error)
+            return None
+        if not in_recovery or replayed_lsn is None:
+            return None
+        if lsn(replayed_lsn) >= lsn(primary_lsn):
+            return 0.0
+        if attempt + 1 < CATCH_UP_ATTEMPTS:
+            time.sleep(CATCH_UP_PAUSE)  # a healthy replica replays the primary's position within milliseconds
     if replayed_at is None:
         return None  # behind, and nothing replayed since it started: unknown
     return max(0.0, (primary_now - replayed_at).total_seconds())

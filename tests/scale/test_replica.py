@@ -216,6 +216,18 @@ def read_records(client, world, *, replica_up=True):
     return response, *record_reads, [query["sql"] for query in standby]
 
 
+def served_by_the_replica_soon(client, world, seconds: float = 3) -> bool:
+    """Whether a read goes to the replica within `seconds`, checking afresh each time: on a busy shared server
+    the replica can be a moment behind when it is asked (then the primary answers, as it should)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        replica.forget()
+        if read_records(client, world)[2]:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def test_a_row_committed_on_the_primary_is_read_from_the_replica(world, key_client, replica_alias):
     client = key_client(world["city"], Role.ANALYST)
     ingest(world, 0)  # committed on the primary after the base backup: it reaches the replica by streaming
@@ -229,9 +241,9 @@ def test_a_row_committed_on_the_primary_is_read_from_the_replica(world, key_clie
     assert "2026-01-05T12:00:00Z" in {row["observed_from"] for row in response.json()["results"]}
     assert on_primary == [] and len(on_replica) == 1
     # Only the records read (and the lag check) went there: not the key, the grants, the dataset or the event.
-    assert [sql for sql in everything_on_replica if sql not in on_replica] == [
+    assert {sql for sql in everything_on_replica if sql not in on_replica} == {
         "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text, pg_last_xact_replay_timestamp()"
-    ]
+    }
     assert AccessEvent.objects.count() == events + 1  # the guard's write: the primary
 
     # Inside a transaction on the primary (which may have written), the primary answers.
@@ -244,7 +256,7 @@ def test_a_replica_lagging_beyond_the_bound_leaves_the_read_to_the_primary(world
     client = key_client(world["city"], Role.ANALYST)
     wait_until_replayed()
     with override_settings(DATABASE_REPLICA_MAX_LAG=1):
-        assert len(read_records(client, world)[2]) == 1  # fresh: the replica serves
+        assert served_by_the_replica_soon(client, world)  # fresh: the replica serves
         scalar(replica.REPLICA, "SELECT pg_wal_replay_pause()::text")
         try:
             ingest(world, 10)
@@ -260,15 +272,14 @@ def test_a_replica_lagging_beyond_the_bound_leaves_the_read_to_the_primary(world
             scalar(replica.REPLICA, "SELECT pg_wal_replay_resume()::text")
         wait_until_replayed()
         time.sleep(1.2)
-        replica.forget()
-        assert len(read_records(client, world)[2]) == 1
+        assert served_by_the_replica_soon(client, world)
 
 
 def test_a_replica_that_is_down_leaves_the_read_to_the_primary(world, key_client, replica_alias, monkeypatch):
     client = key_client(world["city"], Role.ANALYST)
     wait_until_replayed()
     monkeypatch.setattr(replica, "CHECK_SECONDS", 60)  # the check stays valid while the replica goes down
-    assert len(read_records(client, world)[2]) == 1  # checked and fresh: the replica serves
+    assert served_by_the_replica_soon(client, world)  # checked and fresh: the replica serves
     replica_alias.stop()
     # The replica fails after it was checked: the failure is caught, the primary reads again, no 5xx.
     response, on_primary, _, _ = read_records(client, world, replica_up=False)
