@@ -34,9 +34,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import guard as purpose_guard
+from api import replica
 from api.caller import caller_of
 from api.checks import is_purpose_bound
 from api.permissions import HasOrganisationRole, IsAuthenticatedCaller, ReadsDataOrAnonymous, required_roles
+from api.problems import database_unavailable
 
 GUARD_KINDS = frozenset({"organisation", "public", "caller", "purpose"})
 # What a function view may declare with `guard_declared`: `organisation` and `purpose` are enforced by
@@ -416,6 +418,10 @@ class CallerAPIView(GuardDeclared, APIView):
 ACCESS_LEVELS = frozenset({"aggregate", "records"})
 
 
+def request_is_read_only(request) -> bool:
+    return request.method in SAFE_METHODS
+
+
 class PurposeBoundMixin(GuardDeclared):
     """Data, read for a declared purpose: the one door to purpose-bound models.
 
@@ -444,8 +450,19 @@ class PurposeBoundMixin(GuardDeclared):
         if method == "options" or method not in self.http_method_names or not hasattr(self, method):
             return  # metadata, or a 405: nothing is read, so nothing is decided
         purpose_guard.guard_initial(self, request)
+        # Decided: the data reads of the handler may go to the read replica (api.replica), and only they.
+        replica.open_scope()
 
     def handle_exception(self, exc):
+        if database_unavailable(exc) and replica.scope_used() and request_is_read_only(self.request):
+            # The replica failed since its last check: mark it down, and read again from the primary.
+            replica.close_scope()
+            replica.mark_down()
+            try:
+                return getattr(self, self.request.method.lower())(self.request, *self.args, **self.kwargs)
+            except Exception as again:  # noqa: BLE001 (handled as any error of the handler below)
+                exc = again
+        replica.close_scope()
         try:
             return super().handle_exception(exc)
         except Exception:
@@ -454,6 +471,7 @@ class PurposeBoundMixin(GuardDeclared):
             raise
 
     def finalize_response(self, request, response, *args, **kwargs):
+        replica.close_scope()  # the access event and everything after it: the primary
         response = purpose_guard.guard_finalize(self, request, response)
         return super().finalize_response(request, response, *args, **kwargs)
 

@@ -172,6 +172,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 
+# A PostgreSQL streaming replica for the reads of the data endpoints (api.replica, docs/scaling.md): only while
+# it lags the primary by at most DATABASE_REPLICA_MAX_LAG seconds; otherwise, or when it is down, the primary
+# answers. Under the test runner the alias mirrors the primary (no test database is created on a replica).
+if REPLICA_URL := os.environ.get("DATABASE_REPLICA_URL", ""):
+    DATABASES["replica"] = dj_database_url.parse(
+        REPLICA_URL, conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+    if DATABASES["replica"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must be a postgres:// URL (a streaming replica).")
+    # A replica that does not answer must not hold a request up for long (the primary answers instead).
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_REPLICA_MAX_LAG = env_int("DATABASE_REPLICA_MAX_LAG", 5)
+if DATABASE_REPLICA_MAX_LAG < 0:
+    raise ImproperlyConfigured("DATABASE_REPLICA_MAX_LAG must be 0 or more seconds.")
+DATABASE_ROUTERS = ["api.replica.ReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Throttling counts live in the cache. The production entry point (scripts/serve, several gunicorn workers)
