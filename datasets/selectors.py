@@ -251,23 +251,33 @@ class LessMinutes(Func):
         )
 
 
+# Names zoneinfo finds on disk that are not places: the machine's own zone, tzdata's placeholder, and the
+# copies of the database under other rules.
+NOT_PLACES = {"localtime", "Factory", "posixrules"}
+
+
 @lru_cache(maxsize=1)
 def time_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(
+        name for name in available_timezones() if name not in NOT_PLACES and not name.startswith(("posix/", "right/"))
+    )
+
+
+def bucket_start(moment: datetime, minutes: int, zone: tzinfo = UTC) -> datetime:
+    """The start (in UTC) of the bucket of `minutes` that holds `moment`: a 15-minute bucket aligned in UTC, an
+    hour or a day on the zone's clock. A day starts at its first moment: 01:00 where the clock skips midnight."""
+    utc = moment.astimezone(UTC)
+    if minutes == 15:
+        return utc.replace(minute=utc.minute - utc.minute % 15, second=0, microsecond=0)
+    local = utc.astimezone(zone)
+    if minutes == 60:
+        return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+    return datetime.combine(local.date(), time(0), tzinfo=zone).astimezone(UTC)
 
 
 def on_bucket_edge(moment: datetime, minutes: int, zone: tzinfo = UTC) -> bool:
-    """Whether `moment` starts a bucket of `minutes` in `zone`: a 15-minute bucket aligned in UTC, the start
-    of an hour or of a day on the zone's clock."""
-    utc = moment.astimezone(UTC)
-    if utc.second or utc.microsecond or utc.minute % 15:
-        return False
-    local = moment.astimezone(zone)
-    if minutes == 15:
-        return True
-    if minutes == 60:
-        return local.minute == 0
-    return local.minute == 0 and local.hour == 0
+    """Whether `moment` starts a bucket of `minutes` in `zone` (bucket_start)."""
+    return bucket_start(moment, minutes, zone) == moment.astimezone(UTC)
 
 
 def bucket_finer_than_data(dataset: Dataset, minutes: int) -> str | None:

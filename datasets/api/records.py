@@ -180,9 +180,8 @@ class CountQuerySerializer(DataQuerySerializer):
             moment = attrs.get(name)
             if moment is not None and not selectors.on_bucket_edge(moment, minutes, zone):
                 where = "(UTC)" if minutes == 15 else f"in {zone.key}"
-                raise serializers.ValidationError(
-                    {name: f"Must start a {attrs['bucket']} {where}, e.g. 2026-01-05T00:00Z."}
-                )
+                example = selectors.bucket_start(moment, minutes, zone).astimezone(zone).isoformat(timespec="minutes")
+                raise serializers.ValidationError({name: f"Must start a {attrs['bucket']} {where}, such as {example}."})
         return attrs
 
 

@@ -256,6 +256,28 @@ def test_bad_time_zones_buckets_and_edges_are_refused_with_a_pointer(owner_clien
     assert counts(bucket="hour", tz="Asia/Kolkata", to="2026-01-05T10:30Z").status_code == 200
 
 
+def test_zone_names_that_are_no_place_are_refused_and_the_example_is_a_start_in_the_zone(city, key_client):
+    sensor = make_sensor(city, city, "melb-1")
+    counts = reader_of(make_dataset(city, "hourly-pedestrian-count", sensors=[sensor]), city, key_client)
+    for name in ("localtime", "Factory", "posixrules", "posix/Europe/Amsterdam", "right/UTC"):
+        answer = counts(tz=name)
+        assert answer.status_code == 422, name
+        assert [error["pointer"] for error in answer.json()["errors"]] == ["/tz"], name
+    answer = counts(bucket="day", tz="Europe/Amsterdam", **{"from": "2026-01-05T10:00+01:00"})
+    assert answer.status_code == 422
+    assert "such as 2026-01-05T00:00+01:00" in answer.json()["errors"][0]["detail"]
+
+
+def test_a_day_whose_midnight_the_clock_skips_starts_at_its_first_moment(city, key_client):
+    """Santiago's clock jumps from 00:00 to 01:00 on 2026-09-06: that day starts at 01:00 (-03:00)."""
+    sensor = make_sensor(city, city, "melb-1")
+    counts = reader_of(make_dataset(city, "hourly-pedestrian-count", sensors=[sensor]), city, key_client)
+    day = {"from": "2026-09-06T01:00-03:00", "to": "2026-09-07T00:00-03:00"}
+    assert counts(bucket="day", tz="America/Santiago", **day).status_code == 200
+    answer = counts(bucket="day", tz="America/Santiago", **{"from": "2026-09-06T02:00-03:00"})
+    assert "such as 2026-09-06T01:00-03:00" in answer.json()["errors"][0]["detail"]
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_correction_recomputes_sensor_and_area_rollups(owner_client, dataset, gates, placed):
     square, _ = placed
