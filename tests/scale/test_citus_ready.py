@@ -316,3 +316,36 @@ def test_ingest_reads_and_retention_join_no_two_datasets_on_anything_but_dataset
     problems = {sql: why for sql in statements if (why := cross_dataset_joins(sql))}
     assert problems == {}
     assert sizes() == before
+
+
+MODIFICATION = re.compile(r'^\s*(?:UPDATE|DELETE\s+FROM)\s+"?(?P<table>\w+)"?', re.IGNORECASE)
+
+
+def test_ingest_and_retention_change_rows_of_one_dataset_by_its_key(world):
+    """An UPDATE or DELETE of a distributed table names the dataset: Citus routes it to one shard, and the
+    primary key (which leads with dataset_id) serves it. A change by `id` alone would visit every shard, and
+    scan the table here. Batches sent with an Idempotency-Key update their batch and their key."""
+    caller = as_role(world["city"], Role.INTEGRATOR)
+    with CaptureQueriesContext(connection) as captured:
+        for day in (6, 7):
+            records = [
+                count_record(start=f"2026-01-0{day}T{hour:02d}:00:00Z", end=f"2026-01-0{day}T{hour:02d}:05:00Z")
+                for hour in range(24)
+            ]
+            dataset_services.records_ingest(
+                caller=caller,
+                dataset=world["dataset"],
+                body=orjson.dumps({"records": records}),
+                content_type="application/json",
+                idempotency_key=f"day-{day}",
+            )
+        world["dataset"].retention_days = 1
+        world["dataset"].save(update_fields=["retention_days"])
+        dataset_retention_enforce(dataset=world["dataset"], now=datetime(2026, 1, 7, 12, tzinfo=UTC))
+    changes = [
+        (match["table"], sql)
+        for sql in (query["sql"] for query in captured)
+        if (match := MODIFICATION.match(sql)) and match["table"] in DISTRIBUTED
+    ]
+    assert {"datasets_ingestbatch", "datasets_idempotencykey", "datasets_record"} <= {table for table, _ in changes}
+    assert [sql for table, sql in changes if pins(sql, table) != {str(world["dataset"].pk)}] == []
