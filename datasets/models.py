@@ -175,7 +175,10 @@ class Dataset(models.Model):
 
 
 class IngestBatch(models.Model):
-    """One ingest request: who sent it, when, and what became of its records."""
+    """One ingest request: who sent it, when, and what became of its records.
+
+    On PostgreSQL the primary key is (dataset_id, id) (docs/adr/0008, Citus); Django keeps `id`. Change a batch
+    by dataset_id and id, not by `save()` (which goes by id alone)."""
 
     class Status(models.TextChoices):
         STORED = "stored", _("Stored")
@@ -308,7 +311,10 @@ class RecordRollup(models.Model):
     and `count` are sums of the schema's additive counts in those record columns (NULL when the column holds
     no additive count, e.g. group-observation's `group_count`, a gauge); `gauge_*` describe the schema's
     gauge (or sound level); `energy_sum` is the sum of 10^(L/10) of a sound level in dB; `data_sums` the
-    sums of additive counts kept in `data` (the distance-keeping levels)."""
+    sums of additive counts kept in `data` (the distance-keeping levels).
+
+    On PostgreSQL the primary key is the natural key, (dataset_id, sensor_id, bucket), under the name
+    `rollup_unique_bucket` (docs/adr/0008); Django keeps `id` (not indexed): removing the constraint drops the key."""
 
     purpose_bound = True  # served only under the purpose guard (api.checks.is_purpose_bound)
 
@@ -344,7 +350,9 @@ class AreaRollup(models.Model):
     """A dataset's records per area and 15-minute bucket, each record attributed to the placement of its
     sensor in force at its `observed_from` (sensors.models.Placement), with the gate direction applied:
     `enters` keeps in and out, `leaves` swaps them, `inside` adds gauges and no in/out. `count` and the
-    data sums come from every placement. One row per bucket, so an area-week reads 672 rows."""
+    data sums come from every placement. One row per bucket, so an area-week reads 672 rows.
+
+    On PostgreSQL the primary key is (dataset_id, area_id, bucket), `arearollup_unique_bucket` (docs/adr/0008)."""
 
     purpose_bound = True  # served only under the purpose guard (api.checks.is_purpose_bound)
 
@@ -380,6 +388,9 @@ class IdempotencyKey(models.Model):
 
     Keys belong to the organisation that sent the batch: another organisation feeding the same dataset with
     the same key is a different request, and is neither replayed this answer nor blocked by it.
+
+    On PostgreSQL the primary key is (dataset_id, organisation_id, key), `idempotency_unique_key_per_sender`
+    (docs/adr/0008); Django keeps `id` (not indexed): change a row by that key, not by `save()`.
     """
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
@@ -401,7 +412,9 @@ class IdempotencyKey(models.Model):
 
 
 class RetentionRun(models.Model):
-    """What `enforce_retention` deleted from a dataset, and up to which moment."""
+    """What `enforce_retention` deleted from a dataset, and up to which moment.
+
+    On PostgreSQL the primary key is (dataset_id, id) (docs/adr/0008); Django keeps `id`."""
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="retention_runs")
     ran_at = models.DateTimeField(default=timezone.now)

@@ -257,7 +257,10 @@ def records_ingest(
             stored = storage.store(dataset_id=dataset.pk, rows=rows, batch_id=batch.pk)
             storage.coverage_extend(dataset.pk, rows)
             batch.created, batch.updated, batch.unchanged = stored.created, stored.updated, stored.unchanged
-            batch.save(update_fields=["created", "updated", "unchanged"])
+            # By the table's key, (dataset_id, id), not by id alone (docs/adr/0008: one shard under Citus).
+            IngestBatch.objects.filter(dataset_id=dataset.pk, pk=batch.pk).update(
+                created=batch.created, updated=batch.updated, unchanged=batch.unchanged
+            )
             answer_body = {
                 "batch": batch.pk,
                 "received": prepared.received,
@@ -271,7 +274,10 @@ def records_ingest(
             answer = IngestAnswer(status.HTTP_201_CREATED if stored.created else status.HTTP_200_OK, answer_body)
             if entry is not None:
                 entry.response_status, entry.response_body = answer.status, answer.body
-                entry.save(update_fields=["response_status", "response_body"])
+                # By the table's key, the natural one (docs/adr/0008), not by id.
+                IdempotencyKey.objects.filter(dataset=dataset, organisation_id=acting_for, key=idempotency_key).update(
+                    response_status=entry.response_status, response_body=entry.response_body
+                )
             return answer
     except partitions.MonthsMissing as missing:
         # The batch reaches months without a partition: its transaction is rolled back (nothing of it is

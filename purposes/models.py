@@ -270,7 +270,9 @@ class AccessEvent(models.Model):
 
 
 class AccessEventDataset(models.Model):
-    """Which datasets (and their owners) an access event touched: lets each owner find its events."""
+    """Which datasets (and their owners) an access event touched: lets each owner find its events.
+
+    On PostgreSQL the primary key is (dataset_id, id) (docs/adr/0008, Citus); Django keeps `id`."""
 
     event = models.ForeignKey(AccessEvent, on_delete=models.DO_NOTHING, related_name="datasets", db_constraint=False)
     dataset_id = models.BigIntegerField()
