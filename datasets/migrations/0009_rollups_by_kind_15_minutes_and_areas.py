@@ -3,6 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 from collections import defaultdict
+from datetime import timedelta
 
 from django.db import migrations, models
 
@@ -41,11 +42,103 @@ def restore_aggregation(apps, schema_editor):
     amend_aggregation(apps, schema_editor, forward=False)
 
 
+OLD_FIELDS = ("records", "count_in", "count_out", "count", "gauge_sum", "gauge_min", "gauge_max", "gauge_n")
+
+
+def plan_of(version):
+    from datasets.rollups import _plan
+
+    return _plan(
+        tuple((m["name"], m.get("aggregation"), m.get("column")) for m in version.measures),
+        tuple(sorted((c, tuple(p)) for c, p in (version.derived_columns or {}).items())),
+        version.time_semantics == "interval",
+    )
+
+
+def _add(a, b):
+    return b if a is None else a if b is None else a + b
+
+
+def _pick(pick, a, b):
+    return b if a is None else a if b is None else pick(a, b)
+
+
+def _old_hour(record_rows) -> dict:
+    """What the hourly rollup before 0009 made of some records: every column summed, `gauge` as the gauge."""
+    hour = dict.fromkeys(OLD_FIELDS)
+    hour["records"], hour["gauge_n"] = 0, 0
+    for record in record_rows:
+        hour["records"] += 1
+        for name in ("count_in", "count_out", "count"):
+            hour[name] = _add(hour[name], record[name])
+        if record["gauge"] is not None:
+            hour["gauge_sum"] = _add(hour["gauge_sum"], record["gauge"])
+            hour["gauge_min"] = _pick(min, hour["gauge_min"], record["gauge"])
+            hour["gauge_max"] = _pick(max, hour["gauge_max"], record["gauge"])
+            hour["gauge_n"] += 1
+    return hour
+
+
+def _new_from_old(plan, old: dict) -> dict:
+    """An hourly row (the old columns) as one 15-minute row of the plan's kinds. What the old row cannot tell
+    stays NULL: covered seconds, the last gauge, data sums; a gauge kept in a count column (group-observation's
+    `count`) has its sum and, as its number, the records; a sound level's energy is that of the hour's mean level
+    repeated (exact for a row the reverse of this migration wrote, whose mean is the energy mean)."""
+    from datasets.rollups import SENSOR_FIELDS, SUM_COLUMNS
+
+    row = dict.fromkeys(SENSOR_FIELDS)
+    row["records"], row["gauge_n"] = old["records"], 0
+    for column in SUM_COLUMNS:
+        if column in plan.sums:
+            row[column] = old[column]
+    if plan.gauge == "gauge" and old["gauge_n"]:
+        row.update(gauge_n=old["gauge_n"], gauge_min=old["gauge_min"], gauge_max=old["gauge_max"])
+        if plan.energy:
+            row["energy_sum"] = old["gauge_n"] * 10 ** (old["gauge_sum"] / old["gauge_n"] / 10)
+        else:
+            row["gauge_sum"] = old["gauge_sum"]
+    elif plan.gauge in SUM_COLUMNS and old[plan.gauge] is not None:
+        row.update(gauge_sum=float(old[plan.gauge]), gauge_n=old["records"])
+    return row
+
+
+def _merge(into: dict | None, row: dict) -> dict:
+    if into is None:
+        return dict(row)
+    merged = dict(into)
+    for name in ("records", "covered_seconds", "count_in", "count_out", "count", "gauge_sum", "gauge_n", "energy_sum"):
+        merged[name] = _add(into.get(name), row.get(name))
+    merged["gauge_min"] = _pick(min, into.get("gauge_min"), row.get("gauge_min"))
+    merged["gauge_max"] = _pick(max, into.get("gauge_max"), row.get("gauge_max"))
+    if into.get("data_sums") or row.get("data_sums"):
+        sums = dict(into.get("data_sums") or {})
+        for key, value in (row.get("data_sums") or {}).items():
+            sums[key] = _add(sums.get(key), value)
+        merged["data_sums"] = sums
+    return merged
+
+
+def _area_part(row: dict, placement) -> dict:
+    """A sensor row's share of its area's row, by the placement's direction (as rollups.compute attributes a
+    record): `leaves` swaps in and out, `inside` keeps the gauges and no in/out."""
+    part = {name: row.get(name) for name in ("records", "covered_seconds", "count", "data_sums")}
+    if placement.direction == "inside":
+        part.update({name: row.get(name) for name in ("gauge_sum", "gauge_min", "gauge_max", "gauge_n", "energy_sum")})
+    else:
+        swap = placement.direction == "leaves"
+        part.update(count_in=row.get("count_out" if swap else "count_in"),
+                    count_out=row.get("count_in" if swap else "count_out"), gauge_n=0)  # fmt: skip
+    return part
+
+
 def rebuild_rollups(apps, schema_editor):
-    """Hourly rollups become 15-minute ones, by kind, and areas get theirs: every hour that still has records is
-    recomputed from them. An hour whose records retention deleted keeps its row (at the hour's first quarter):
-    its hour and day totals stay right, its quarters cannot be told apart any more."""
-    from datasets.rollups import RECORD_VALUES, _plan, compute
+    """Hourly rollups become 15-minute ones, by kind, and areas get theirs. The records are the truth where they
+    are all there: an hour whose records add up to its row (or to more) is recomputed from them. An hour whose row
+    counts more records than are left (retention deleted some: rollups outlive records) keeps what the records
+    cannot say: its quarters that have records come from them, and the rest of the hour's totals (the row less
+    the records left) go into a row at the hour's start. Its area rows come from those rows and the placement
+    in force at the hour's start (ADR 0009, "Consequences")."""
+    from datasets.rollups import AREA_FIELDS, RECORD_VALUES, SENSOR_FIELDS, compute, placement_at
 
     Dataset = apps.get_model("datasets", "Dataset")
     Record = apps.get_model("datasets", "Record")
@@ -53,25 +146,41 @@ def rebuild_rollups(apps, schema_editor):
     AreaRollup = apps.get_model("datasets", "AreaRollup")
     Placement = apps.get_model("sensors", "Placement")
     placements = defaultdict(list)
-    for placement in Placement.objects.all():
+    for placement in Placement.objects.order_by("sensor_id", "starts_at", "id"):
         placements[placement.sensor_id].append(placement)
     for dataset in Dataset.objects.select_related("schema_version"):
-        version = dataset.schema_version
-        plan = _plan(
-            tuple((m["name"], m.get("aggregation"), m.get("column")) for m in version.measures),
-            tuple(sorted((c, tuple(p)) for c, p in (version.derived_columns or {}).items())),
-            version.time_semantics == "interval",
-        )
-        records = Record._base_manager.filter(dataset=dataset, sensor__isnull=False).values(*RECORD_VALUES)
-        sensor_cells, area_cells = compute(plan, records.iterator(chunk_size=5000), placements)
-        hours = {(sensor_id, bucket.replace(minute=0)) for sensor_id, bucket in sensor_cells}
-        RecordRollup._base_manager.filter(dataset=dataset).filter(
-            pk__in=[
-                row.pk
-                for row in RecordRollup._base_manager.filter(dataset=dataset).only("sensor_id", "bucket")
-                if (row.sensor_id, row.bucket) in hours
-            ]
-        ).delete()
+        plan = plan_of(dataset.schema_version)
+        records = list(Record._base_manager.filter(dataset=dataset, sensor__isnull=False).values(*RECORD_VALUES))
+        sensor_cells, area_cells = compute(plan, records, placements)
+        by_hour = defaultdict(list)
+        for record in records:
+            by_hour[(record["sensor_id"], record["observed_from"].replace(minute=0, second=0, microsecond=0))].append(
+                record
+            )
+        for old in RecordRollup._base_manager.filter(dataset=dataset).values("sensor_id", "bucket", *OLD_FIELDS):
+            hour = old["bucket"].replace(minute=0, second=0, microsecond=0)
+            left = _old_hour(by_hour.get((old["sensor_id"], hour), ()))
+            if old["records"] <= left["records"]:
+                continue  # the records are all there: their quarters say it all
+            rest = {name: old[name] for name in OLD_FIELDS}
+            for name in ("records", "count_in", "count_out", "count", "gauge_sum", "gauge_n"):
+                if rest[name] is not None and left[name] is not None:
+                    rest[name] -= left[name]
+            row = _new_from_old(plan, rest)
+            key = (old["sensor_id"], hour)
+            sensor_cells[key] = {name: _merge(sensor_cells.get(key), row).get(name) for name in SENSOR_FIELDS}
+            placement = placement_at(placements.get(old["sensor_id"], []), hour)
+            if placement is None:
+                continue
+            area_key = (placement.area_id, hour)
+            already = key in by_hour and area_key in area_cells and any(
+                placement_at(placements[r["sensor_id"]], r["observed_from"]) == placement
+                for r in by_hour[key] if r["observed_from"] < hour + timedelta(minutes=15)
+            )  # fmt: skip
+            merged = _merge(area_cells.get(area_key), _area_part(row, placement))
+            merged["sensors"] = (area_cells.get(area_key) or {}).get("sensors", 0) + (0 if already else 1)
+            area_cells[area_key] = {name: merged.get(name) for name in AREA_FIELDS}
+        RecordRollup._base_manager.filter(dataset=dataset).delete()
         RecordRollup._base_manager.bulk_create(
             [RecordRollup(dataset=dataset, sensor_id=s, bucket=b, **v) for (s, b), v in sensor_cells.items()],
             batch_size=1000,
@@ -91,25 +200,44 @@ def check_now(schema_editor):
 
 
 def hourly_rollups(apps, schema_editor):
-    """Back to one row per sensor and hour: the quarters of each hour summed (gauge_last and the energy go)."""
+    """Back to one row per sensor and hour, the hourly rollup's columns: every 15-minute row is summed into its
+    hour, including those whose records retention deleted (nothing is rebuilt from records). A count column
+    that the dataset's schema declares a gauge (group-observation's `count`) gets the gauge's sum back; a sound
+    level's mean becomes its energy mean (the arithmetic mean is not kept); covered seconds, the last gauge,
+    data sums and the area rollup have no place in the old layout and go."""
+    import math
+
+    Dataset = apps.get_model("datasets", "Dataset")
     RecordRollup = apps.get_model("datasets", "RecordRollup")
     hours = {}
-    for row in RecordRollup._base_manager.order_by("dataset_id", "sensor_id", "bucket").iterator(chunk_size=5000):
-        key = (row.dataset_id, row.sensor_id, row.bucket.replace(minute=0))
-        hour = hours.setdefault(key, {"records": 0, "count_in": None, "count_out": None, "count": None,
-                                      "gauge_sum": None, "gauge_min": None, "gauge_max": None, "gauge_n": 0})  # fmt: skip
-        hour["records"] += row.records
-        hour["gauge_n"] += row.gauge_n
-        for name in ("count_in", "count_out", "count", "gauge_sum"):
-            if getattr(row, name) is not None:
-                hour[name] = (hour[name] or 0) + getattr(row, name)
-        for name, pick in (("gauge_min", min), ("gauge_max", max)):
-            if getattr(row, name) is not None:
-                hour[name] = getattr(row, name) if hour[name] is None else pick(hour[name], getattr(row, name))
-    RecordRollup._base_manager.all().delete()
-    RecordRollup._base_manager.bulk_create(
-        [RecordRollup(dataset_id=d, sensor_id=s, bucket=b, **v) for (d, s, b), v in hours.items()], batch_size=1000
-    )
+    for dataset in Dataset.objects.select_related("schema_version"):
+        plan = plan_of(dataset.schema_version)
+        rows = RecordRollup._base_manager.filter(dataset=dataset).order_by("sensor_id", "bucket")
+        for row in rows.iterator(chunk_size=5000):
+            key = (row.dataset_id, row.sensor_id, row.bucket.replace(minute=0))
+            hour = hours.setdefault(key, {**dict.fromkeys(OLD_FIELDS), "records": 0, "gauge_n": 0, "energy": None})
+            hour["records"] += row.records
+            for name in ("count_in", "count_out", "count"):
+                if name in plan.sums:
+                    hour[name] = _add(hour[name], getattr(row, name))
+                elif name == plan.gauge:
+                    hour[name] = _add(hour[name], None if row.gauge_sum is None else round(row.gauge_sum))
+            if plan.gauge == "gauge":
+                hour["gauge_n"] += row.gauge_n
+                hour["gauge_sum"] = _add(hour["gauge_sum"], row.gauge_sum)
+                hour["energy"] = _add(hour["energy"], row.energy_sum)
+                hour["gauge_min"] = _pick(min, hour["gauge_min"], row.gauge_min)
+                hour["gauge_max"] = _pick(max, hour["gauge_max"], row.gauge_max)
+        for hour in hours.values():
+            energy = hour.pop("energy")
+            if plan.energy and energy and hour["gauge_n"]:
+                hour["gauge_sum"] = hour["gauge_n"] * 10 * math.log10(energy / hour["gauge_n"])
+        RecordRollup._base_manager.filter(dataset=dataset).delete()
+        RecordRollup._base_manager.bulk_create(
+            [RecordRollup(dataset_id=d, sensor_id=s, bucket=b, **v) for (d, s, b), v in hours.items()],
+            batch_size=1000,
+        )
+        hours.clear()
     check_now(schema_editor)
 
 

@@ -22,6 +22,10 @@ def place_sensors_in_their_areas(apps, schema_editor):
 
 
 def forget_placements(apps, schema_editor):
+    """Reversing drops the placements table: a sensor's history of areas and gate directions is lost (nothing
+    before this migration can hold it). Forward again places each sensor in `Sensor.area` from its installation,
+    as above, so a sensor that moved is attributed to its current area for hours whose records are gone
+    (ADR 0009, "Consequences")."""
     apps.get_model("sensors", "Placement").objects.all().delete()
 
 
