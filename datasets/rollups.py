@@ -301,13 +301,10 @@ def lock(model, subject: str, dataset_id: int, touched: set[tuple[int, datetime]
     if connection.vendor != "postgresql" or not touched:
         return
     keys = sorted(touched)
-    table = model._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT 1 FROM {table} r JOIN unnest(%s::bigint[], %s::timestamptz[]) t(owner, bucket) "  # noqa: S608
-            f"ON r.{subject}_id = t.owner AND r.bucket = t.bucket WHERE r.dataset_id = %s "
-            f"ORDER BY r.{subject}_id, r.bucket FOR UPDATE OF r",
-            [[owner for owner, _ in keys], [bucket for _, bucket in keys], dataset_id],
+            lock_sql(model._meta.db_table, subject, ARRAY_KEYS),
+            {"dataset": dataset_id, "owners": [owner for owner, _ in keys], "buckets": [bucket for _, bucket in keys]},
         )
 
 
@@ -569,15 +566,49 @@ def _aggregates(plan: Plan, area: bool) -> dict[str, str]:
     return {name: columns[name] for name in (AREA_FIELDS if area else SENSOR_FIELDS)}
 
 
+# The (owner, bucket)s to lock and recompute: given as two arrays, or (a batch that corrected records) the
+# batch's own, read from the staging table it was copied into (datasets.storage), and the areas its sensors
+# stood in during those buckets (placed at the bucket's start or from inside it, as `areas_of`).
+ARRAY_KEYS = "SELECT * FROM unnest(%(owners)s::bigint[], %(buckets)s::timestamptz[]) k(owner, bucket)"
+STAGED_SENSOR_KEYS = (
+    f"SELECT DISTINCT sensor_id AS owner, {BUCKET_SQL.format(t='observed_from')} AS bucket "  # noqa: S608 (constants)
+    "FROM ingest_stage WHERE sensor_id IS NOT NULL"
+)
+STAGED_AREA_KEYS = f"""SELECT DISTINCT p.area_id AS owner, s.bucket FROM ({STAGED_SENSOR_KEYS}) s
+    JOIN sensors_placement p ON p.sensor_id = s.owner
+         AND (p.starts_at IS NULL OR p.starts_at < s.bucket + INTERVAL '15 minutes')
+         AND (p.ends_at IS NULL OR p.ends_at > s.bucket)"""  # noqa: S608 (constants)
+
+
+def lock_sql(table: str, subject: str, keys: str) -> str:
+    return (
+        f"SELECT 1 FROM {table} r JOIN ({keys}) t ON r.{subject}_id = t.owner AND r.bucket = t.bucket "  # noqa: S608
+        f"WHERE r.dataset_id = %(dataset)s ORDER BY r.{subject}_id, r.bucket FOR UPDATE OF r"
+    )
+
+
+def refresh_staged(dataset: Dataset) -> None:
+    """PostgreSQL, after a batch that corrected records: `refresh` of the batch's buckets, with the keys read
+    from the staging table (no round trip of the keys through Python)."""
+    plan = plan_for(dataset.schema_version)
+    params = {"dataset": dataset.pk}
+    with connection.cursor() as cursor:
+        cursor.execute(lock_sql("datasets_recordrollup", "sensor", STAGED_SENSOR_KEYS), params)
+        cursor.execute(lock_sql("datasets_arearollup", "area", STAGED_AREA_KEYS), params)
+        cursor.execute(recompute_sql(plan, False, STAGED_SENSOR_KEYS), params)
+        cursor.execute(recompute_sql(plan, True, STAGED_AREA_KEYS), params)
+
+
 @lru_cache(maxsize=128)
-def recompute_sql(plan: Plan, area: bool) -> str:
+def recompute_sql(plan: Plan, area: bool, keys: str = ARRAY_KEYS) -> str:
     """One statement that recomputes the given (owner, bucket)s of the sensor or area rollup from the records
     and deletes those left without records. Run after `lock` (a new statement, so under READ COMMITTED its
     snapshot holds every increment committed before the locks were granted)."""
     table, subject = ("datasets_arearollup", "area_id") if area else ("datasets_recordrollup", "sensor_id")
     columns = _aggregates(plan, area)
     records = """datasets_record x ON x.dataset_id = %(dataset)s AND x.sensor_id IS NOT NULL
-         AND x.observed_from >= %(first)s AND x.observed_from < %(last)s
+         AND x.observed_from >= (SELECT min(bucket) FROM t)
+         AND x.observed_from < (SELECT max(bucket) FROM t) + INTERVAL '15 minutes'
          AND x.observed_from >= t.bucket AND x.observed_from < t.bucket + INTERVAL '15 minutes'"""
     if area:
         source = f"""t JOIN sensors_placement p ON p.area_id = t.owner
@@ -592,9 +623,7 @@ def recompute_sql(plan: Plan, area: bool) -> str:
     select = ",\n           ".join(f"{expression} AS {name}" for name, expression in columns.items())
     update = ", ".join(f"{name} = EXCLUDED.{name}" for name in columns)
     return f"""
-WITH t AS (
-    SELECT * FROM unnest(%(owners)s::bigint[], %(buckets)s::timestamptz[]) t(owner, bucket)
-), fresh AS (
+WITH t AS MATERIALIZED ({keys}), fresh AS (
     SELECT t.owner, t.bucket,
            {select}
     FROM {source}
@@ -613,10 +642,8 @@ WHERE u.dataset_id = %(dataset)s AND u.{subject} = t.owner AND u.bucket = t.buck
 
 def _recompute_sql(plan: Plan, model, dataset_id: int, touched: set[tuple[int, datetime]]) -> None:
     keys = sorted(touched)
-    first, last = _span({bucket for _, bucket in keys})
     with connection.cursor() as cursor:
         cursor.execute(
             recompute_sql(plan, model is AreaRollup),
-            {"dataset": dataset_id, "owners": [owner for owner, _ in keys], "buckets": [bucket for _, bucket in keys],
-             "first": first, "last": last},
-        )  # fmt: skip
+            {"dataset": dataset_id, "owners": [owner for owner, _ in keys], "buckets": [bucket for _, bucket in keys]},
+        )

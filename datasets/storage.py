@@ -163,7 +163,8 @@ def _store_postgresql(dataset_id: int, rows: list[Row], batch_id: int | None) ->
             created += inserted
             updated += changed
     if updated:
-        rollups.refresh(dataset, rollups.touched_by(rows))
+        # Corrected records: the batch's buckets recomputed in SQL from the records, keys from the staging table.
+        rollups.refresh_staged(dataset)
     return Stored(created=created, updated=updated, unchanged=len(rows) - created - updated)
 
 
