@@ -165,6 +165,9 @@ def _store_postgresql(dataset_id: int, rows: list[Row], batch_id: int | None) ->
     if updated:
         # Corrected records: the batch's buckets recomputed in SQL from the records, keys from the staging table.
         rollups.refresh_staged(dataset)
+    elif created:
+        # New records of a sensor that moved inside a bucket: that bucket's areas counted again (sensors).
+        rollups.moves_refresh(dataset)
     return Stored(created=created, updated=updated, unchanged=len(rows) - created - updated)
 
 

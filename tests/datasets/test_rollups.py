@@ -371,3 +371,19 @@ def test_the_sql_recompute_agrees_with_the_python_reference(city, code):
     for key, want in reference.items():
         for field, value in want.items():
             assert rollups._same(stored[key][field], value), (key, field, stored[key][field], value)
+
+
+def test_a_sensor_moved_inside_a_bucket_counts_in_both_areas_whatever_the_batches(owner_client, dataset, gates, placed):
+    """gate-1 moves from the square to the station at 10:20: its record of 10:15 (square) and, in a later
+    batch, its record of 10:20 (station) each count the sensor in their area's 10:15 bucket."""
+    square, station = placed
+    assert post_json(owner_client, dataset, [count_record("gate-1", at(15), at(20), 30, 3)]).status_code == 201
+    assert post_json(owner_client, dataset, [count_record("gate-1", at(20), at(25), 40, 4)]).status_code == 201
+    later = T + timedelta(minutes=15)
+    areas = area_rows(dataset)
+    assert (areas[(square.pk, later)].sensors, areas[(station.pk, later)].sensors) == (1, 1)
+    assert (areas[(station.pk, later)].records, areas[(station.pk, later)].count_in) == (1, 40)
+    # A third batch in the station's part of that bucket: still one sensor there.
+    assert post_json(owner_client, dataset, [count_record("gate-1", at(25), at(30), 5, 0)]).status_code == 201
+    assert area_rows(dataset)[(station.pk, later)].sensors == 1
+    assert rollups.verify(dataset) == []
