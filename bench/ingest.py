@@ -38,7 +38,8 @@ from accounts import services as accounts_services  # noqa: E402
 from accounts.models import Organisation, Role  # noqa: E402
 from api.locks import LockNamespace  # noqa: E402
 from datasets.models import Dataset, IngestBatch, Record, RecordRollup, SchemaVersion  # noqa: E402
-from datasets.storage import COPY, COPY_TYPES, SENSOR_UPSERT, STAGE  # noqa: E402
+from datasets.rollups import plan_for  # noqa: E402
+from datasets.storage import COPY, COPY_TYPES, STAGE, sensor_upsert  # noqa: E402
 from sensors.models import Sensor, SensorType  # noqa: E402
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -257,7 +258,7 @@ def stage_rows(total: int, sensors: int, sensor_ids: dict[str, int], batch_size:
 def floor_load(floor: Dataset, batches: list[list[tuple]], clients: int) -> tuple[float, int]:
     """The SQL floor: each batch in one transaction of raw psycopg, doing what storage.store does on
     PostgreSQL and nothing else: the dataset's shared advisory lock, the staging table, binary COPY into it,
-    and the project's own upsert with its rollup (datasets.storage.SENSOR_UPSERT); `clients` connections
+    and the project's own upsert with its rollups (datasets.storage.sensor_upsert); `clients` connections
     side by side, as the platform's clients. Each batch has an ingest-batch row, as in the platform (the
     records reference it). Returns (seconds, records created)."""
     batch_ids = [
@@ -271,6 +272,7 @@ def floor_load(floor: Dataset, batches: list[list[tuple]], clients: int) -> tupl
     params = connection.get_connection_params()
     connect = {name: params[name] for name in ("dbname", "user", "password", "host", "port") if params.get(name)}
     lock = f"SELECT pg_advisory_xact_lock_shared({int(LockNamespace.INGEST)}, %s)"
+    upsert = sensor_upsert(plan_for(floor.schema_version))
     queue, guard, created, failures = list(zip(batch_ids, batches, strict=True)), threading.Lock(), [0], []
 
     def client(conn: psycopg.Connection):
@@ -288,7 +290,7 @@ def floor_load(floor: Dataset, batches: list[list[tuple]], clients: int) -> tupl
                         copy.set_types(COPY_TYPES)
                         for row in rows:
                             copy.write_row(row)
-                    cursor.execute(SENSOR_UPSERT, {"dataset": floor.pk, "batch": batch_id})
+                    cursor.execute(upsert, {"dataset": floor.pk, "batch": batch_id})
                     inserted, _ = cursor.fetchone()
                     conn.commit()
                 except psycopg.Error as error:

@@ -8,7 +8,8 @@ mean of decibels), and sums of additive counts kept in `data` (the distance-keep
 
 PostgreSQL adds a batch's new records to both rollups in the ingest statement (`increment_sql`); a batch
 that corrected records, a placement change and `verify_rollups --repair` recompute the touched buckets
-from the records (`refresh`), here in Python so that every database gives the same result.
+from the records (`refresh`): in SQL on PostgreSQL (`recompute_sql`, after locking the rows), in Python on
+other databases (`compute`, the reference: tests hold the SQL to it, and `verify` compares with it).
 """
 
 import math
@@ -198,15 +199,15 @@ def _span(buckets) -> tuple[datetime, datetime]:
     return min(buckets), max(buckets) + ROLLUP_GRAIN
 
 
-def refresh(dataset: Dataset, touched: set[tuple[int, datetime]]) -> None:
-    """Recompute the rollups of the touched (sensor, bucket)s and of the areas those records lie in, from
-    the records (inside the caller's transaction; on PostgreSQL the caller has locked the rows first)."""
-    if not touched:
-        return
-    plan = plan_for(dataset.schema_version)
-    sensor_ids = {sensor_id for sensor_id, _ in touched}
-    first, last = _span({bucket for _, bucket in touched})
-    placements = placements_of(sensor_ids)
+def in_sql() -> bool:
+    """Whether recomputes run in SQL (PostgreSQL); other databases use the Python reference (`compute`)."""
+    return connection.vendor == "postgresql"
+
+
+def areas_of(touched: set[tuple[int, datetime]]) -> set[tuple[int, datetime]]:
+    """The (area, bucket)s the records of the touched (sensor, bucket)s may lie in: the areas of the sensor's
+    placements in force at the bucket's start or starting inside it."""
+    placements = placements_of({sensor_id for sensor_id, _ in touched})
     areas = set()
     for sensor_id, bucket in touched:
         for placement in placements.get(sensor_id, []):
@@ -214,20 +215,52 @@ def refresh(dataset: Dataset, touched: set[tuple[int, datetime]]) -> None:
                 placement.starts_at is not None and bucket <= placement.starts_at < bucket + ROLLUP_GRAIN
             ):
                 areas.add((placement.area_id, bucket))
+    return areas
+
+
+def refresh(dataset: Dataset, touched: set[tuple[int, datetime]], *, sql: bool | None = None) -> None:
+    """Recompute the rollups of the touched (sensor, bucket)s and of the areas those records lie in, from
+    the records (inside the caller's transaction), after locking their rows: sensor rows, then area rows.
+    `sql` (default: on PostgreSQL) recomputes in SQL, else in Python (the reference; any database)."""
+    if not touched:
+        return
+    areas = areas_of(touched)
     lock(RecordRollup, "sensor", dataset.pk, touched)
     lock(AreaRollup, "area", dataset.pk, areas)
+    sensors_refresh(dataset, touched, locked=True, sql=sql)
+    areas_refresh(dataset, areas, locked=True, sql=sql)
+
+
+def sensors_refresh(
+    dataset: Dataset, touched: set[tuple[int, datetime]], *, locked: bool = False, sql: bool | None = None
+) -> None:
+    """Recompute the touched (sensor, bucket)s from their records; a bucket left without records is deleted."""
+    if not touched:
+        return
+    if not locked:
+        lock(RecordRollup, "sensor", dataset.pk, touched)
+    plan = plan_for(dataset.schema_version)
+    if in_sql() if sql is None else sql:
+        _recompute_sql(plan, RecordRollup, dataset.pk, touched)
+        return
+    sensor_ids = {sensor_id for sensor_id, _ in touched}
+    first, last = _span({bucket for _, bucket in touched})
     sensor_cells, _ = compute(plan, _records(dataset.pk, sensor_ids, first, last))
     _replace(RecordRollup, "sensor", dataset.pk, {key: sensor_cells.get(key) for key in touched})
-    areas_refresh(dataset, areas, locked=True)
 
 
-def areas_refresh(dataset: Dataset, touched: set[tuple[int, datetime]], *, locked: bool = False) -> None:
+def areas_refresh(
+    dataset: Dataset, touched: set[tuple[int, datetime]], *, locked: bool = False, sql: bool | None = None
+) -> None:
     """Recompute the touched (area, bucket)s from the records of every sensor placed there at the time."""
     if not touched:
         return
     if not locked:
         lock(AreaRollup, "area", dataset.pk, touched)
     plan = plan_for(dataset.schema_version)
+    if in_sql() if sql is None else sql:
+        _recompute_sql(plan, AreaRollup, dataset.pk, touched)
+        return
     area_ids = {area_id for area_id, _ in touched}
     first, last = _span({bucket for _, bucket in touched})
     placed = Placement.objects.filter(area_id__in=area_ids).filter(
@@ -268,13 +301,10 @@ def lock(model, subject: str, dataset_id: int, touched: set[tuple[int, datetime]
     if connection.vendor != "postgresql" or not touched:
         return
     keys = sorted(touched)
-    table = model._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT 1 FROM {table} r JOIN unnest(%s::bigint[], %s::timestamptz[]) t(owner, bucket) "  # noqa: S608
-            f"ON r.{subject}_id = t.owner AND r.bucket = t.bucket WHERE r.dataset_id = %s "
-            f"ORDER BY r.{subject}_id, r.bucket FOR UPDATE OF r",
-            [[owner for owner, _ in keys], [bucket for _, bucket in keys], dataset_id],
+            lock_sql(model._meta.db_table, subject, ARRAY_KEYS),
+            {"dataset": dataset_id, "owners": [owner for owner, _ in keys], "buckets": [bucket for _, bucket in keys]},
         )
 
 
@@ -373,8 +403,11 @@ def verify(dataset: Dataset, start: datetime | None = None, end: datetime | None
                 for name in fields
                 if not _same(have[name], want[name])
             ]
-        if repair and differences:
-            wrong = {d.key for d in differences if d.table == table}
+        wrong = {d.key for d in differences if d.table == table}
+        if repair and wrong and in_sql():
+            # Locked and recomputed in SQL: what batches committed meanwhile is counted, not overwritten.
+            (sensors_refresh if table == "sensor" else areas_refresh)(dataset, wrong)
+        elif repair and wrong:
             model = RecordRollup if table == "sensor" else AreaRollup
             _replace(model, subject[:-3], dataset.pk, {key: computed.get(key) for key in wrong})
     return differences
@@ -410,7 +443,12 @@ def _quote(key: str) -> str:
 def _data_sums(plan: Plan, source: str, where: str = "") -> str:
     if not plan.data_sums:
         return "NULL::jsonb"
-    parts = ", ".join(f"{_quote(key)}, sum(({source}data->>{_quote(key)})::numeric){where}" for key in plan.data_sums)
+    # Numbers only, as the Python reference (`_Cell.add`) counts them.
+    parts = ", ".join(
+        f"{_quote(key)}, sum(CASE WHEN jsonb_typeof({source}data->{_quote(key)}) = 'number' "
+        f"THEN ({source}data->>{_quote(key)})::numeric END){where}"
+        for key in plan.data_sums
+    )
     return f"jsonb_build_object({parts})"
 
 
@@ -491,3 +529,147 @@ def increment_sql(plan: Plan) -> str:
     RETURNING 1
 )"""  # noqa: S608 (built from this module's constants and the schema's measure names, quoted)
     return sensor + area
+
+
+# PostgreSQL: touched buckets recomputed from the records in one statement per rollup ------------------------
+
+
+def _aggregates(plan: Plan, area: bool) -> dict[str, str]:
+    """The rollup's columns as aggregates of the records `x` (joined, for an area, with their placement `p`),
+    with the Python reference's semantics (`_Cell`): NULL sums when no record has the column, covered seconds
+    0 (not NULL) for an interval schema, a gauge in an area only from `inside` placements."""
+    g = {None: "NULL::float8", "gauge": "x.gauge", "count": "x.count::float8"}[plan.gauge]
+    gf = " FILTER (WHERE p.direction = 'inside')" if area else ""
+    sums = {column: (f"sum(x.{column})" if column in plan.sums else "NULL::bigint") for column in SUM_COLUMNS}
+    if area:
+        swapped = {"count_in": "count_out", "count_out": "count_in"}
+        for column in ("count_in", "count_out"):
+            if column in plan.sums:
+                sums[column] = (f"sum(CASE p.direction WHEN 'enters' THEN x.{column} "
+                                f"WHEN 'leaves' THEN x.{swapped[column]} END)")  # fmt: skip
+    columns = {
+        "records": "count(*)",
+        "covered_seconds": "COALESCE(sum(floor(extract(epoch FROM x.observed_to - x.observed_from)))::bigint, 0)"
+        if plan.interval
+        else "NULL::bigint",
+        **sums,
+        "gauge_sum": "NULL::float8" if plan.energy else f"sum({g}){gf}",
+        "gauge_min": f"min({g}){gf}",
+        "gauge_max": f"max({g}){gf}",
+        "gauge_n": f"count({g}){gf}",
+        "gauge_last": f"(array_agg({g} ORDER BY x.observed_from DESC) FILTER (WHERE {g} IS NOT NULL))[1]",
+        "gauge_last_at": f"max(x.observed_from) FILTER (WHERE {g} IS NOT NULL)",
+        "energy_sum": f"sum(power(10::float8, {g} / 10)){gf}" if plan.energy else "NULL::float8",
+        "data_sums": _data_sums(plan, "x."),
+        "sensors": "count(DISTINCT x.sensor_id)",
+    }
+    return {name: columns[name] for name in (AREA_FIELDS if area else SENSOR_FIELDS)}
+
+
+# The (owner, bucket)s to lock and recompute: given as two arrays, or (a batch that corrected records) the
+# batch's own, read from the staging table it was copied into (datasets.storage), and the areas its sensors
+# stood in during those buckets (placed at the bucket's start or from inside it, as `areas_of`).
+ARRAY_KEYS = "SELECT * FROM unnest(%(owners)s::bigint[], %(buckets)s::timestamptz[]) k(owner, bucket)"
+STAGED_SENSOR_KEYS = (
+    f"SELECT DISTINCT sensor_id AS owner, {BUCKET_SQL.format(t='observed_from')} AS bucket "  # noqa: S608 (constants)
+    "FROM ingest_stage WHERE sensor_id IS NOT NULL"
+)
+STAGED_AREA_KEYS = f"""SELECT DISTINCT p.area_id AS owner, s.bucket FROM ({STAGED_SENSOR_KEYS}) s
+    JOIN sensors_placement p ON p.sensor_id = s.owner
+         AND (p.starts_at IS NULL OR p.starts_at < s.bucket + INTERVAL '15 minutes')
+         AND (p.ends_at IS NULL OR p.ends_at > s.bucket)"""  # noqa: S608 (constants)
+
+
+# The (area, bucket)s a batch's new records went to where their sensor moved inside the bucket (a placement
+# starts or ends strictly inside it): the ingest statement counts a sensor in an area bucket only when the
+# sensor's own bucket row is new, which misses the second area of a move when the first area's records came
+# in an earlier batch. They are locked and recomputed from the records (a rare case: placements off the grid).
+SPLIT_AREA_KEYS = f"""SELECT DISTINCT p.area_id AS owner, s.bucket
+    FROM (SELECT sensor_id, observed_from, {BUCKET_SQL.format(t="observed_from")} AS bucket FROM ingest_stage
+          WHERE sensor_id IN (SELECT sensor_id FROM sensors_placement
+                              WHERE starts_at <> {BUCKET_SQL.format(t="starts_at")}
+                                 OR ends_at <> {BUCKET_SQL.format(t="ends_at")})) s
+    JOIN sensors_placement p ON p.sensor_id = s.sensor_id
+         AND (p.starts_at IS NULL OR p.starts_at <= s.observed_from) AND (p.ends_at IS NULL OR s.observed_from < p.ends_at)
+    WHERE EXISTS (SELECT 1 FROM sensors_placement q WHERE q.sensor_id = s.sensor_id
+                  AND (q.starts_at > s.bucket AND q.starts_at < s.bucket + INTERVAL '15 minutes'
+                       OR q.ends_at > s.bucket AND q.ends_at < s.bucket + INTERVAL '15 minutes'))"""  # noqa: S608, E501
+
+
+def moves_refresh(dataset: Dataset) -> None:
+    """PostgreSQL, after a batch of new records: recompute the area buckets its sensors moved inside of
+    (`SPLIT_AREA_KEYS`; nothing when no placement starts or ends off the 15-minute grid)."""
+    with connection.cursor() as cursor:
+        # Locked first: the batch's unchanged records may name buckets its statement did not lock.
+        cursor.execute(lock_sql("datasets_arearollup", "area", SPLIT_AREA_KEYS), {"dataset": dataset.pk})
+        cursor.execute(recompute_sql(plan_for(dataset.schema_version), True, SPLIT_AREA_KEYS), {"dataset": dataset.pk})
+
+
+def lock_sql(table: str, subject: str, keys: str) -> str:
+    return (
+        f"SELECT 1 FROM {table} r JOIN ({keys}) t ON r.{subject}_id = t.owner AND r.bucket = t.bucket "  # noqa: S608
+        f"WHERE r.dataset_id = %(dataset)s ORDER BY r.{subject}_id, r.bucket FOR UPDATE OF r"
+    )
+
+
+def refresh_staged(dataset: Dataset) -> None:
+    """PostgreSQL, after a batch that corrected records: `refresh` of the batch's buckets, with the keys read
+    from the staging table (no round trip of the keys through Python)."""
+    plan = plan_for(dataset.schema_version)
+    params = {"dataset": dataset.pk}
+    with connection.cursor() as cursor:
+        cursor.execute(lock_sql("datasets_recordrollup", "sensor", STAGED_SENSOR_KEYS), params)
+        cursor.execute(lock_sql("datasets_arearollup", "area", STAGED_AREA_KEYS), params)
+        cursor.execute(recompute_sql(plan, False, STAGED_SENSOR_KEYS), params)
+        cursor.execute(recompute_sql(plan, True, STAGED_AREA_KEYS), params)
+
+
+@lru_cache(maxsize=128)
+def recompute_sql(plan: Plan, area: bool, keys: str = ARRAY_KEYS) -> str:
+    """One statement that recomputes the given (owner, bucket)s of the sensor or area rollup from the records
+    and deletes those left without records. Run after `lock` (a new statement, so under READ COMMITTED its
+    snapshot holds every increment committed before the locks were granted)."""
+    table, subject = ("datasets_arearollup", "area_id") if area else ("datasets_recordrollup", "sensor_id")
+    columns = _aggregates(plan, area)
+    records = """datasets_record x ON x.dataset_id = %(dataset)s AND x.sensor_id IS NOT NULL
+         AND x.observed_from >= (SELECT min(bucket) FROM t)
+         AND x.observed_from < (SELECT max(bucket) FROM t) + INTERVAL '15 minutes'
+         AND x.observed_from >= t.bucket AND x.observed_from < t.bucket + INTERVAL '15 minutes'"""
+    if area:
+        source = f"""t JOIN sensors_placement p ON p.area_id = t.owner
+         AND (p.starts_at IS NULL OR p.starts_at < t.bucket + INTERVAL '15 minutes')
+         AND (p.ends_at IS NULL OR p.ends_at > t.bucket)
+    JOIN {records} AND x.sensor_id = p.sensor_id
+         AND (p.starts_at IS NULL OR p.starts_at <= x.observed_from)
+         AND (p.ends_at IS NULL OR x.observed_from < p.ends_at)"""
+    else:
+        source = f"t JOIN {records} AND x.sensor_id = t.owner"
+    names = ", ".join(columns)
+    select = ",\n           ".join(f"{expression} AS {name}" for name, expression in columns.items())
+    update = ", ".join(f"{name} = EXCLUDED.{name}" for name in columns)
+    return f"""
+WITH t AS MATERIALIZED ({keys}), fresh AS (
+    SELECT t.owner, t.bucket,
+           {select}
+    FROM {source}
+    GROUP BY t.owner, t.bucket
+), written AS (
+    INSERT INTO {table} AS u (dataset_id, {subject}, bucket, {names})
+    SELECT %(dataset)s, owner, bucket, {names} FROM fresh ORDER BY owner, bucket
+    ON CONFLICT (dataset_id, {subject}, bucket) DO UPDATE SET {update}
+    RETURNING 1
+), emptied AS (  -- EXCEPT, not NOT EXISTS: the planner, blind to the CTEs' sizes, nested-looped that (3 s)
+    SELECT owner, bucket FROM t EXCEPT SELECT owner, bucket FROM fresh
+)
+DELETE FROM {table} u USING emptied e
+WHERE u.dataset_id = %(dataset)s AND u.{subject} = e.owner AND u.bucket = e.bucket
+"""  # noqa: S608 (built from this module's constants and the schema's measure names, quoted)
+
+
+def _recompute_sql(plan: Plan, model, dataset_id: int, touched: set[tuple[int, datetime]]) -> None:
+    keys = sorted(touched)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            recompute_sql(plan, model is AreaRollup),
+            {"dataset": dataset_id, "owners": [owner for owner, _ in keys], "buckets": [bucket for _, bucket in keys]},
+        )

@@ -163,7 +163,11 @@ def _store_postgresql(dataset_id: int, rows: list[Row], batch_id: int | None) ->
             created += inserted
             updated += changed
     if updated:
-        rollups.refresh(dataset, rollups.touched_by(rows))
+        # Corrected records: the batch's buckets recomputed in SQL from the records, keys from the staging table.
+        rollups.refresh_staged(dataset)
+    elif created:
+        # New records of a sensor that moved inside a bucket: that bucket's areas counted again (sensors).
+        rollups.moves_refresh(dataset)
     return Stored(created=created, updated=updated, unchanged=len(rows) - created - updated)
 
 

@@ -161,6 +161,7 @@ class DatasetSerializer(serializers.ModelSerializer):
             "update_frequency",
             "quality_statement",
             "retention_days",
+            "rollup_retention_days",
             "collection_purposes",
             "access",
             "status",
@@ -201,6 +202,15 @@ class DatasetSerializer(serializers.ModelSerializer):
             if chosen is None:
                 raise serializers.ValidationError({"schema_version": f"{schema.code} has no version {version}."})
             attrs["schema_version"] = chosen
+        # Rollups outlive raw records (ADR 0009): never kept for fewer days than the records they come from.
+        current = self.instance
+        retention = attrs.get("retention_days", current.retention_days if current else None)
+        retention = retention or Dataset._meta.get_field("retention_days").default
+        rollups = attrs.get("rollup_retention_days", current.rollup_retention_days if current else None)
+        if rollups is not None and rollups < retention:
+            raise serializers.ValidationError(
+                {"rollup_retention_days": f"At least retention_days ({retention}): rollups outlive their records."}
+            )
         return attrs
 
 

@@ -57,6 +57,8 @@ def test_the_owner_registers_a_dataset_against_the_latest_schema_version(steward
         ({"themes": ["PARTY"]}, "/themes/0"),
         ({"access": "secret"}, "/access"),
         ({"retention_days": 0}, "/retention_days"),
+        ({"rollup_retention_days": 29}, "/rollup_retention_days"),  # fewer days than the records' 30
+        ({"rollup_retention_days": "long"}, "/rollup_retention_days"),
     ],
 )
 def test_bad_metadata_is_named(steward, gates, changes, pointer):
@@ -64,6 +66,24 @@ def test_bad_metadata_is_named(steward, gates, changes, pointer):
     assert response.status_code == 422, response.content
     assert pointer in [e["pointer"] for e in response.json()["errors"]]
     assert not Dataset.objects.exists()
+
+
+def test_the_owner_sets_how_long_rollups_are_kept_never_shorter_than_the_records(steward, gates):
+    response = steward.post(DATASETS, payload(gates))
+    assert response.json()["rollup_retention_days"] is None  # the default: 3650 days
+    url = f"{DATASETS}{response.json()['id']}/"
+    answer = steward.patch(url, {"rollup_retention_days": 800}, format="json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["rollup_retention_days"] == 800
+    assert Dataset.objects.get().rollup_retention_days == 800
+    # Records kept longer than the rollups: refused, whichever of the two the request changes.
+    for change in ({"retention_days": 900}, {"rollup_retention_days": 20}):
+        answer = steward.patch(url, change, format="json")
+        assert answer.status_code == 422, (change, answer.content)
+        assert answer["Content-Type"] == "application/problem+json"
+        assert [e["pointer"] for e in answer.json()["errors"]] == ["/rollup_retention_days"], change
+    assert steward.patch(url, {"retention_days": 900, "rollup_retention_days": 900}, format="json").status_code == 200
+    assert steward.patch(url, {"rollup_retention_days": None}, format="json").json()["rollup_retention_days"] is None
 
 
 def test_feeding_sensors_must_be_active_and_the_owners(steward, gates, city):
