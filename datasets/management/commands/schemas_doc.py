@@ -45,7 +45,8 @@ levels are); a **gauge** keeps mean (sum and n), min, max and last (the value of
 `observed_from`), never a sum; a **sound_level** in dB keeps min, max, last and its energy sum
 (10^(L/10)), so its mean is 10·log10(energy / n), not an average of decibels; a **ratio** is not
 rolled up. A record lies in the bucket where it starts. Rollups are kept after their records
-(`rollup_retention_days` of the dataset, 3650 by default, never fewer than its `retention_days`).
+(`rollup_retention_days` of the dataset, 3650 by default; the owner sets it with the dataset, and fewer
+days than its `retention_days` is refused with the pointer `/rollup_retention_days`).
 
 ## Completeness
 
