@@ -9,7 +9,7 @@ observed_from, id), a range at a time, without a sort (docs/adr/0008).
 import logging
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from api.locks import LockNamespace, advisory_xact_lock
@@ -81,23 +81,32 @@ def partitions_drop_expired(now: datetime) -> list[dict]:
     if not retention:
         return []
     cutoffs = {pk: now - timedelta(days=days) for pk, days in retention.items()}
-    earliest = min(cutoffs.values())  # the cutoff of the shortest retention
+    latest = max(cutoffs.values())  # the cutoff of the shortest retention
     dropped = []
     for partition in partitions.existing():
-        if partition.start is None or partition.end > earliest:
-            continue  # the default partition, or a month where no dataset's records have all expired yet
+        if partition.start is None or partition.end > latest:
+            continue  # the default partition, or a month that ends after every dataset's cutoff (this month...)
         if _holds_live_records(partition, cutoffs):
             continue
-        with transaction.atomic():
-            advisory_xact_lock(LockNamespace.PARTITIONS, 0)
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT dataset_id, count(*) FROM {partition.name} GROUP BY dataset_id")  # noqa: S608
-                counts = {str(dataset_id): n for dataset_id, n in cursor.fetchall()}
-                # Locked, then checked again: no batch may add a live row between the check and the drop.
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                advisory_xact_lock(LockNamespace.PARTITIONS, 0)
+                # Locked, then checked again: no batch may add a live row between the check and the drop. The
+                # lock waits LOCK_TIMEOUT at most: a long read holding the table must not queue every read
+                # and batch of every dataset behind this one; the month is dropped by a later run.
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [partitions.LOCK_TIMEOUT])
                 cursor.execute(f"LOCK TABLE {partitions.TABLE} IN ACCESS EXCLUSIVE MODE")
+                cursor.execute("SELECT set_config('lock_timeout', '0', true)")
                 if _holds_live_records(partition, cutoffs):
                     continue
+                cursor.execute(f"SELECT dataset_id, count(*) FROM {partition.name} GROUP BY dataset_id")  # noqa: S608
+                counts = {str(dataset_id): n for dataset_id, n in cursor.fetchall()}
                 cursor.execute(f"DROP TABLE {partition.name}")
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
+                raise
+            log.warning("retention left partition %s for a later run: records are busy (%s)", partition.name, error)
+            continue
         entry = {
             "partition": partition.name,
             "from": partition.start.isoformat(),
@@ -114,12 +123,28 @@ def partitions_drop_expired(now: datetime) -> list[dict]:
 
 
 def _holds_live_records(partition: partitions.Partition, cutoffs: dict[int, datetime]) -> bool:
-    """Whether a dataset whose cutoff falls inside the partition's month still has records there after
-    it: one probe of the primary key per such dataset."""
-    for dataset_id, cutoff in cutoffs.items():
-        if cutoff >= partition.end:
-            continue  # all of this dataset's rows in the month are expired
-        with connection.cursor() as cursor:
+    """Whether any row of the partition is live: a dataset that has rows there (a loose scan of the primary
+    key, one probe per dataset present) is unknown (its records are orphans: kept for integrity's check), or
+    its cutoff falls inside the month and it has rows after it (one probe of the primary key)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH RECURSIVE present (dataset_id) AS (
+                SELECT min(dataset_id) FROM {partition.name}
+                UNION ALL
+                SELECT (SELECT min(dataset_id) FROM {partition.name} WHERE dataset_id > present.dataset_id)
+                FROM present WHERE present.dataset_id IS NOT NULL
+            )
+            SELECT dataset_id FROM present WHERE dataset_id IS NOT NULL
+            """  # noqa: S608
+        )
+        present = [row[0] for row in cursor.fetchall()]
+        for dataset_id in present:
+            cutoff = cutoffs.get(dataset_id)
+            if cutoff is None:
+                return True
+            if cutoff >= partition.end:
+                continue  # all of this dataset's rows in the month are expired
             cursor.execute(
                 f"SELECT EXISTS (SELECT 1 FROM {partition.name} WHERE dataset_id = %s AND observed_from >= %s)",  # noqa: S608
                 [dataset_id, cutoff],

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import available_timezones
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import BooleanField, DateTimeField, F, Func, Max, Min, Q, QuerySet, Sum, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractMinute, TruncDay
@@ -156,6 +156,12 @@ def records_page(
     are suppressed (null, and named in `suppressed`).
     """
     records = _read(Record, decision, dataset)
+    # The dataset's kept coverage bounds every page too: on PostgreSQL the plan then opens only the months
+    # that hold the dataset's records, not every tenant's (docs/adr/0008).
+    if dataset.coverage_from is not None:
+        start = dataset.coverage_from if start is None else max(start, dataset.coverage_from)
+    if dataset.coverage_to is not None and (end is None or end > dataset.coverage_to):
+        records = records.filter(observed_from__lte=dataset.coverage_to)
     if start is not None:
         records = records.filter(observed_from__gte=start)
     if end is not None:
@@ -169,18 +175,7 @@ def records_page(
     columns = ("id", "sensor_id", "series", "observed_from", "observed_to", *measures)
     by_sensor = bool(sensor_ids)
     if by_sensor:
-        # One sensor after the other, each read from where the page stands in its natural key's index: an
-        # IN list would read the rows of the sensors between those asked for.
-        values, (first, moment) = [], after or (None, None)
-        for sensor in sorted(set(sensor_ids)):
-            if first is not None and sensor < first:
-                continue
-            own = records.filter(sensor_id=sensor)
-            if sensor == first:
-                own = own.filter(observed_from__gt=moment)
-            values += own.order_by("observed_from").values(*columns)[: limit + 1 - len(values)]
-            if len(values) > limit:
-                break
+        values = _records_of_sensors(records, sorted(set(sensor_ids)), after, columns, limit + 1)
     else:
         if after is not None:
             records = records.filter(*_after(after))
@@ -207,6 +202,47 @@ def records_page(
     return RecordsPage(
         rows=rows, next_after=next_after, cells=len(rows) * len(measures), cells_suppressed=_withheld(rows)
     )
+
+
+def _records_of_sensors(records, sensor_ids: list[int], after: tuple | None, columns, limit: int) -> list[dict]:
+    """Up to `limit` of these records in (sensor, observed_from) order from the keyset position `after`
+    (sensor, observed_from), in one query. On PostgreSQL each sensor is read from its own range of the
+    natural key (dataset_id, sensor_id, observed_from), in the order of the sorted ids (unnest WITH
+    ORDINALITY, then a LATERAL read of at most `limit` rows per sensor in observed_from order, which the
+    nested loop keeps: the outer query sorts by the ordinality alone, already its order, so no Sort node),
+    and the outer LIMIT stops the reading as soon as the page is full: no more rows read than returned, plus
+    one probe per sensor reached and month (an IN list would read the rows of the sensors in between).
+    Ids that are no sensor of the dataset cost a probe each, in the same query."""
+    first, moment = after or (None, None)
+    if first is not None:
+        sensor_ids = [sensor for sensor in sensor_ids if sensor >= first]
+    if not sensor_ids:
+        return []
+    if connections[records.db].vendor != "postgresql":
+        if first is not None:
+            records = records.filter(Q(sensor_id__gt=first) | Q(sensor_id=first, observed_from__gt=moment))
+        return list(
+            records.filter(sensor_id__in=sensor_ids).order_by("sensor_id", "observed_from").values(*columns)[:limit]
+        )
+    own = records.filter(RawSQL('"datasets_record"."sensor_id" = wanted.sensor_id', [], output_field=BooleanField()))  # noqa: S611
+    if first is not None:
+        own = own.filter(
+            RawSQL(
+                '(wanted.sensor_id <> %s OR "datasets_record"."observed_from" > %s)',
+                [first, moment],
+                output_field=BooleanField(),
+            )  # noqa: S611
+        )
+    inner = own.order_by("observed_from").values(*columns)[:limit]
+    sql, params = inner.query.get_compiler(using=inner.db).as_sql()
+    with connections[inner.db].cursor() as cursor:
+        cursor.execute(
+            "SELECT page.* FROM unnest(%s::bigint[]) WITH ORDINALITY AS wanted (sensor_id, n) "  # noqa: S608
+            f"CROSS JOIN LATERAL ({sql}) page ORDER BY wanted.n LIMIT %s",
+            [sensor_ids, *params, limit],
+        )
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _read(model, decision: AccessDecision, dataset: Dataset):

@@ -282,7 +282,9 @@ def records_ingest(
     except partitions.MonthsMissing as missing:
         # The batch reaches months without a partition: its transaction is rolled back (nothing of it is
         # kept); create them outside any transaction (docs/adr/0008: no deadlock with other batches) and
-        # store the batch again.
+        # store the batch again. The retry ends: `missing.months` are only months ingest may create (near
+        # now, at most 2), and each is then either made or given up for a while (busy default: its rows go
+        # to the default partition), so the second attempt raises no MonthsMissing for them.
         partitions.months_create(missing.months)
         return records_ingest(
             caller=caller,

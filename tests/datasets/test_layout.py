@@ -2,13 +2,16 @@
 back, partitions made by ingest and by command, retention by partition and in key order, integrity."""
 
 import json
+import logging
+import threading
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Sum
@@ -27,6 +30,34 @@ BEFORE, AFTER = (
     ("datasets", "0007_keep_coverage_with_the_dataset"),
     ("datasets", "0009_rollups_by_kind_15_minutes_and_areas"),
 )
+
+
+@pytest.fixture
+def ingest_creates_any_month(monkeypatch):
+    """Lift ingest's bounds on the months it creates (for tests of creating months, at fixed past dates)."""
+    monkeypatch.setattr(partitions, "INGEST_MONTHS_BEFORE", 10**6)
+    monkeypatch.setattr(partitions, "INGEST_NEW_MONTHS", 10**6)
+
+
+@contextmanager
+def held(table: str, seconds: float = 4.0):
+    """Another session holds ACCESS SHARE on `table` (a long read) for at most `seconds`."""
+    import psycopg
+
+    settings = connection.settings_dict
+    other = psycopg.connect(
+        dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"], port=settings["PORT"] or None,
+        password=settings["PASSWORD"] or None,
+    )  # fmt: skip
+    other.execute("SET lock_timeout = '5s'")  # never hang the test
+    other.execute(f"LOCK TABLE ONLY {table} IN ACCESS SHARE MODE")
+    timer = threading.Timer(seconds, other.rollback)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        other.close()
 
 
 def ingest(dataset, rows, organisation=None):
@@ -150,7 +181,7 @@ def test_records_partitions_creates_months_ahead_and_moves_rows_out_of_the_defau
 
 
 @POSTGRES
-def test_a_batch_into_a_month_without_partition_creates_it(dataset):
+def test_a_batch_into_a_month_without_partition_creates_it(dataset, ingest_creates_any_month):
     partitions.forget()
     answer = ingest(dataset, five_minutes("gate-1", datetime(2020, 3, 31, 23, 50, tzinfo=UTC), 4))
     assert answer.body["created"] == 4
@@ -158,7 +189,9 @@ def test_a_batch_into_a_month_without_partition_creates_it(dataset):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_concurrent_batches_reaching_new_months_create_them_once_and_store_everything(live_server, city):
+def test_concurrent_batches_reaching_new_months_create_them_once_and_store_everything(
+    live_server, city, ingest_creates_any_month
+):
     if connection.vendor != "postgresql":
         pytest.skip("partitions are PostgreSQL's")
     sensors = [make_sensor(city, city, f"m{n}") for n in range(2)]
@@ -186,7 +219,7 @@ def test_concurrent_batches_reaching_new_months_create_them_once_and_store_every
 
 
 @POSTGRES
-def test_retention_drops_a_month_whose_rows_are_all_expired_and_logs_it(city, gates):
+def test_retention_drops_a_month_whose_rows_are_all_expired_and_logs_it(city, gates, ingest_creates_any_month):
     short = make_dataset(city, sensors=gates, retention_days=30)
     long = make_dataset(city, sensors=gates, retention_days=3650, title="long")
     now = datetime(2021, 1, 10, tzinfo=UTC)
@@ -210,6 +243,86 @@ def test_retention_drops_a_month_whose_rows_are_all_expired_and_logs_it(city, ga
     long.refresh_from_db()
     assert long.coverage_from is None  # its coverage follows the dropped rows
     assert RetentionRun.objects.filter(dataset=long).get().partitions_dropped == run.partitions_dropped
+
+
+@POSTGRES
+def test_a_batch_creates_at_most_two_months_near_now_and_the_rest_waits_in_the_default(dataset):
+    """Review F1: one batch of a record a month over 37 years created 437 partitions, for every tenant."""
+    partitions.forget()
+    before = {p.name for p in partitions.existing()}
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    far = [datetime(year, month, 3, 10, tzinfo=UTC) for year in (2020, 2021) for month in range(1, 13)]
+    rows = [row for start in far for row in five_minutes("gate-1", start, 1)]
+    answer = ingest(dataset, rows + five_minutes("gate-1", now - timedelta(hours=2), 1))
+    assert answer.body["created"] == 25
+    new = {p.name for p in partitions.existing()} - before
+    assert len(new) <= partitions.INGEST_NEW_MONTHS and not any("_p2020" in n or "_p2021" in n for n in new), new
+    assert where_rows_are()["datasets_record_default"] == 24
+    # The daily command empties the default, one month per transaction.
+    out = StringIO()
+    call_command("records_partitions", ahead=0, stdout=out)
+    assert out.getvalue().count("created datasets_record_p202") == 24
+    assert "datasets_record_default" not in where_rows_are()
+    assert Record.objects.unguarded("integrity").filter(dataset=dataset).count() == 25
+
+
+@POSTGRES
+def test_a_month_is_not_created_while_the_default_partition_is_busy_and_the_batch_is_stored(
+    dataset, monkeypatch, caplog
+):
+    monkeypatch.setattr(partitions, "LOCK_TIMEOUT", "200ms")
+    partitions.forget()
+    month = partitions.month_of(datetime.now(UTC))
+    for _ in range(partitions.INGEST_MONTHS_BEFORE):
+        month = partitions.month_of(partitions.bounds(month)[0] - timedelta(days=1))
+    assert month not in partitions.months_existing()
+    with held(partitions.DEFAULT), caplog.at_level(logging.WARNING, logger="datasets.partitions"):
+        answer = ingest(dataset, five_minutes("gate-1", partitions.bounds(month)[0] + timedelta(days=2), 3))
+        assert answer.body["created"] == 3
+        assert month not in partitions.months_existing()
+        assert where_rows_are() == {"datasets_record_default": 3}
+        assert "the default partition is busy" in caplog.text
+        with pytest.raises(CommandError, match="busy"):
+            call_command("records_partitions", ahead=0, stdout=StringIO())
+    call_command("records_partitions", ahead=0, stdout=StringIO())
+    assert where_rows_are() == {partitions.name_of(month): 3}
+
+
+@POSTGRES
+@pytest.mark.parametrize("ahead", [-1, 37, 100_000])
+def test_records_partitions_refuses_an_ahead_out_of_bounds(db, ahead):
+    before = partitions.existing()
+    with pytest.raises(CommandError, match="--ahead must be from 0 to 36"):
+        call_command("records_partitions", ahead=ahead, stdout=StringIO())
+    assert partitions.existing() == before
+
+
+@POSTGRES
+def test_retention_drops_a_month_that_holds_only_a_short_retention_s_rows(city, gates, ingest_creates_any_month):
+    """Review F5: a dataset that keeps records for years kept every month from being dropped."""
+    short = make_dataset(city, sensors=gates, retention_days=30)
+    long = make_dataset(city, sensors=gates, retention_days=3650, title="long")
+    now = datetime(2021, 1, 10, tzinfo=UTC)
+    ingest(short, five_minutes("gate-1", datetime(2020, 6, 1, tzinfo=UTC), 10))
+    ingest(long, five_minutes("gate-2", datetime(2020, 9, 1, tzinfo=UTC), 4))
+    run = dataset_retention_enforce(dataset=short, now=now)
+    assert [entry["partition"] for entry in run.partitions_dropped] == ["datasets_record_p2020_06"]
+    assert run.partitions_dropped[0]["records"] == {str(short.pk): 10} and run.records_deleted == 10
+    assert where_rows_are() == {"datasets_record_p2020_09": 4}
+
+
+@POSTGRES
+def test_retention_leaves_a_month_for_later_when_records_are_busy(
+    city, gates, monkeypatch, caplog, ingest_creates_any_month
+):
+    monkeypatch.setattr(partitions, "LOCK_TIMEOUT", "200ms")
+    short = make_dataset(city, sensors=gates, retention_days=30)
+    ingest(short, five_minutes("gate-1", datetime(2020, 6, 1, tzinfo=UTC), 10))
+    with held(partitions.TABLE), caplog.at_level(logging.WARNING, logger="datasets.retention"):
+        run = dataset_retention_enforce(dataset=short, now=datetime(2021, 1, 10, tzinfo=UTC))
+    assert run.partitions_dropped == [] and run.records_deleted == 10  # deleted by key instead
+    assert "datasets_record_p2020_06" in {p.name for p in partitions.existing()}
+    assert "left partition datasets_record_p2020_06 for a later run" in caplog.text
 
 
 @pytest.mark.smoke
@@ -240,7 +353,7 @@ def test_retention_deletes_in_key_order_in_batches_without_a_sort(city, gates):
 
 
 @POSTGRES
-def test_a_dataset_and_time_range_is_read_from_the_primary_key_without_a_sort(dataset):
+def test_a_dataset_and_time_range_is_read_from_the_primary_key_without_a_sort(dataset, ingest_creates_any_month):
     ingest(dataset, five_minutes("gate-1", datetime(2026, 1, 5, tzinfo=UTC), 20))
     week = Record.objects.unguarded("integrity").filter(
         dataset=dataset,

@@ -7,7 +7,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from datasets import partitions
+from datasets import partitions, storage
+from datasets.models import Record
 from tests.purposes.test_guard import RECORDS, city_client  # noqa: F401 (a fixture)
 
 PAGE = 50
@@ -30,7 +31,8 @@ def rows_read(sql: str) -> int:
 
 
 def fill(dataset, sensors):
-    """Two months of five-minute records of each sensor (over 17,000 each), written in SQL."""
+    """Two months of five-minute records of each sensor (over 17,000 each), written in SQL, and the dataset's
+    coverage kept as ingest keeps it (pages are bounded by it)."""
     partitions.months_create(partitions.months_ahead(partitions.bounds(partitions.month_of_text("2026-02"))[0], 1))
     with connection.cursor() as cursor:
         cursor.execute(
@@ -43,6 +45,8 @@ def fill(dataset, sensors):
             [dataset.pk, [sensor.pk for sensor in sensors]],
         )
         cursor.execute("ANALYZE datasets_record")
+    storage.coverage_refresh(dataset.pk)
+    dataset.refresh_from_db()
 
 
 def page_reads(client, params) -> tuple[int, int, str | None]:
@@ -76,3 +80,44 @@ def test_a_deep_page_reads_no_more_rows_than_it_returns(world, city_client, by_s
     assert returned == PAGE
     # One row more than the page (to know there is a next), and at most one probe per partition.
     assert read <= PAGE + 1 + len(partitions.existing()), read
+
+
+def test_many_sensors_are_read_in_one_query_that_reads_no_more_rows_than_it_returns(world, city_client):  # noqa: F811
+    if connection.vendor != "postgresql":
+        pytest.skip("plans are PostgreSQL's")
+    from tests.datasets.conftest import make_sensor
+
+    strangers = [make_sensor(world["city"], world["city"], f"stranger-{n}").pk for n in range(40)]
+    other = make_sensor(world["city"], world["city"], "gate-9")
+    world["dataset"].sensors.add(other)
+    fill(world["dataset"], [world["gate"], other])
+    # 300 ids, most of them no sensor of the dataset, many before the one that has rows (the review's case:
+    # one query each took a worker past its timeout).
+    asked = sorted({*strangers, other.pk, *range(other.pk + 1, other.pk + 259)})
+    params = {"dataset": world["dataset"].pk, "purpose": "stad-crowd-safety", "page_size": PAGE, "sensor": asked}
+    pages, seen = [], []
+    url = None
+    while len(pages) < 3:
+        with CaptureQueriesContext(connection) as queries:
+            response = city_client.get(url) if url else city_client.get(RECORDS, params)
+        assert response.status_code == 200, response.content
+        reads = [q["sql"] for q in queries.captured_queries if 'FROM "datasets_record"' in q["sql"]]
+        assert len(reads) == 1, len(reads)
+        body = response.json()
+        pages.append(rows_read(reads[0]))
+        seen += [(row["sensor"], row["observed_from"]) for row in body["results"]]
+        url = body["next"]
+    assert len(seen) == 3 * PAGE and seen == sorted(seen) and len(set(seen)) == len(seen)
+    assert {sensor for sensor, _ in seen} == {other.pk}
+    for read in pages:
+        assert read <= PAGE + 1 + len(partitions.existing()), pages
+    # A page that starts near the end of the first sensor's rows goes on with the second's first rows.
+    first, second = sorted([world["gate"].pk, other.pk])
+    last = Record.objects.unguarded("integrity").filter(sensor_id=first).order_by("-observed_from")[PAGE // 2]
+    cursor_params = {**params, "sensor": [first, second], "from": last.observed_from.isoformat()}
+    with CaptureQueriesContext(connection) as queries:
+        response = city_client.get(RECORDS, cursor_params)
+    body = response.json()
+    (read,) = [rows_read(q["sql"]) for q in queries.captured_queries if 'FROM "datasets_record"' in q["sql"]]
+    assert read <= PAGE + 1 + 2 * len(partitions.existing()), read
+    assert [row["sensor"] for row in body["results"]] == [first] * (PAGE // 2 + 1) + [second] * (PAGE // 2 - 1)
