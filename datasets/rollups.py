@@ -38,6 +38,22 @@ def bucket_of(moment: datetime) -> datetime:
     return EPOCH + timedelta(seconds=seconds - seconds % GRAIN_SECONDS)
 
 
+def kept_from(dataset: Dataset, now: datetime | None = None) -> datetime:
+    """The first 15-minute bucket whose records are all still kept: now - the dataset's raw retention, rounded
+    up to the next bucket. Rollups outlive their records (ADR 0009), so nothing before it is recomputed from
+    records (a bucket retention emptied, or only partly, would lose what the deleted records counted), and
+    ingest refuses records there (`older_than_retention`: a re-sent record would be counted twice)."""
+    cutoff = (now or timezone.now()) - timedelta(days=dataset.retention_days)
+    first = bucket_of(cutoff)
+    return first if first == cutoff else first + ROLLUP_GRAIN
+
+
+def _kept(dataset: Dataset, touched: set[tuple[int, datetime]]) -> set[tuple[int, datetime]]:
+    """The touched (owner, bucket)s whose records are all still kept."""
+    first = kept_from(dataset)
+    return {key for key in touched if key[1] >= first}
+
+
 def touched_by(rows) -> set[tuple[int, datetime]]:
     """The (sensor, bucket)s a batch's rows fall in."""
     return {(row.sensor_id, bucket_of(row.observed_from)) for row in rows if row.sensor_id}
@@ -221,7 +237,9 @@ def areas_of(touched: set[tuple[int, datetime]]) -> set[tuple[int, datetime]]:
 def refresh(dataset: Dataset, touched: set[tuple[int, datetime]], *, sql: bool | None = None) -> None:
     """Recompute the rollups of the touched (sensor, bucket)s and of the areas those records lie in, from
     the records (inside the caller's transaction), after locking their rows: sensor rows, then area rows.
-    `sql` (default: on PostgreSQL) recomputes in SQL, else in Python (the reference; any database)."""
+    `sql` (default: on PostgreSQL) recomputes in SQL, else in Python (the reference; any database). Buckets
+    before `kept_from` (retention deleted some of their records) are left as they are."""
+    touched = _kept(dataset, touched)
     if not touched:
         return
     areas = areas_of(touched)
@@ -234,14 +252,16 @@ def refresh(dataset: Dataset, touched: set[tuple[int, datetime]], *, sql: bool |
 def sensors_refresh(
     dataset: Dataset, touched: set[tuple[int, datetime]], *, locked: bool = False, sql: bool | None = None
 ) -> None:
-    """Recompute the touched (sensor, bucket)s from their records; a bucket left without records is deleted."""
+    """Recompute the touched (sensor, bucket)s from their records; a bucket left without records is deleted.
+    Buckets before `kept_from` are left as they are."""
+    touched = _kept(dataset, touched)
     if not touched:
         return
     if not locked:
         lock(RecordRollup, "sensor", dataset.pk, touched)
     plan = plan_for(dataset.schema_version)
     if in_sql() if sql is None else sql:
-        _recompute_sql(plan, RecordRollup, dataset.pk, touched)
+        _recompute_sql(plan, RecordRollup, dataset, touched)
         return
     sensor_ids = {sensor_id for sensor_id, _ in touched}
     first, last = _span({bucket for _, bucket in touched})
@@ -252,14 +272,16 @@ def sensors_refresh(
 def areas_refresh(
     dataset: Dataset, touched: set[tuple[int, datetime]], *, locked: bool = False, sql: bool | None = None
 ) -> None:
-    """Recompute the touched (area, bucket)s from the records of every sensor placed there at the time."""
+    """Recompute the touched (area, bucket)s from the records of every sensor placed there at the time.
+    Buckets before `kept_from` are left as they are."""
+    touched = _kept(dataset, touched)
     if not touched:
         return
     if not locked:
         lock(AreaRollup, "area", dataset.pk, touched)
     plan = plan_for(dataset.schema_version)
     if in_sql() if sql is None else sql:
-        _recompute_sql(plan, AreaRollup, dataset.pk, touched)
+        _recompute_sql(plan, AreaRollup, dataset, touched)
         return
     area_ids = {area_id for area_id, _ in touched}
     first, last = _span({bucket for _, bucket in touched})
@@ -317,8 +339,7 @@ def placements_changed(sender=None, *, sensor_id: int, start: datetime | None, e
     for dataset in Dataset.objects.filter(
         pk__in=RecordRollup.objects.unguarded("ingest").filter(sensor_id=sensor_id).values("dataset_id")
     ).select_related("schema_version"):
-        kept_from = timezone.now() - timedelta(days=dataset.retention_days)
-        first = max(bucket_of(start), bucket_of(kept_from)) if start else bucket_of(kept_from)
+        first = max(bucket_of(start), kept_from(dataset)) if start else kept_from(dataset)
         buckets = RecordRollup.objects.unguarded("ingest").filter(
             dataset=dataset, sensor_id=sensor_id, bucket__gte=first
         )
@@ -368,8 +389,7 @@ def verify(dataset: Dataset, start: datetime | None = None, end: datetime | None
     """Recompute the dataset's sensor and area rollups over [start, end) from its records, where the records
     are still kept (not before now - retention), and list every difference; `repair` writes the records'
     figures over the stored ones. Also lists records whose sensor does not exist (the references)."""
-    kept_from = bucket_of(timezone.now() - timedelta(days=dataset.retention_days)) + ROLLUP_GRAIN
-    first = max(bucket_of(start), kept_from) if start else kept_from
+    first = max(bucket_of(start), kept_from(dataset)) if start else kept_from(dataset)
     last = bucket_of(end) if end else None
     plan = plan_for(dataset.schema_version)
     records = Record.objects.unguarded("integrity").filter(
@@ -602,7 +622,10 @@ def moves_refresh(dataset: Dataset) -> None:
     with connection.cursor() as cursor:
         # Locked first: the batch's unchanged records may name buckets its statement did not lock.
         cursor.execute(lock_sql("datasets_arearollup", "area", SPLIT_AREA_KEYS), {"dataset": dataset.pk})
-        cursor.execute(recompute_sql(plan_for(dataset.schema_version), True, SPLIT_AREA_KEYS), {"dataset": dataset.pk})
+        cursor.execute(
+            recompute_sql(plan_for(dataset.schema_version), True, SPLIT_AREA_KEYS),
+            {"dataset": dataset.pk, "kept_from": kept_from(dataset)},
+        )
 
 
 def lock_sql(table: str, subject: str, keys: str) -> str:
@@ -620,6 +643,7 @@ def refresh_staged(dataset: Dataset) -> None:
     with connection.cursor() as cursor:
         cursor.execute(lock_sql("datasets_recordrollup", "sensor", STAGED_SENSOR_KEYS), params)
         cursor.execute(lock_sql("datasets_arearollup", "area", STAGED_AREA_KEYS), params)
+        params["kept_from"] = kept_from(dataset)
         cursor.execute(recompute_sql(plan, False, STAGED_SENSOR_KEYS), params)
         cursor.execute(recompute_sql(plan, True, STAGED_AREA_KEYS), params)
 
@@ -627,7 +651,8 @@ def refresh_staged(dataset: Dataset) -> None:
 @lru_cache(maxsize=128)
 def recompute_sql(plan: Plan, area: bool, keys: str = ARRAY_KEYS) -> str:
     """One statement that recomputes the given (owner, bucket)s of the sensor or area rollup from the records
-    and deletes those left without records. Run after `lock` (a new statement, so under READ COMMITTED its
+    and deletes those left without records; keys before %(kept_from)s (`kept_from`: retention deleted some of
+    their records) are left as they are. Run after `lock` (a new statement, so under READ COMMITTED its
     snapshot holds every increment committed before the locks were granted)."""
     table, subject = ("datasets_arearollup", "area_id") if area else ("datasets_recordrollup", "sensor_id")
     columns = _aggregates(plan, area)
@@ -648,7 +673,7 @@ def recompute_sql(plan: Plan, area: bool, keys: str = ARRAY_KEYS) -> str:
     select = ",\n           ".join(f"{expression} AS {name}" for name, expression in columns.items())
     update = ", ".join(f"{name} = EXCLUDED.{name}" for name in columns)
     return f"""
-WITH t AS MATERIALIZED ({keys}), fresh AS (
+WITH t AS MATERIALIZED (SELECT * FROM ({keys}) k WHERE k.bucket >= %(kept_from)s), fresh AS (
     SELECT t.owner, t.bucket,
            {select}
     FROM {source}
@@ -666,10 +691,15 @@ WHERE u.dataset_id = %(dataset)s AND u.{subject} = e.owner AND u.bucket = e.buck
 """  # noqa: S608 (built from this module's constants and the schema's measure names, quoted)
 
 
-def _recompute_sql(plan: Plan, model, dataset_id: int, touched: set[tuple[int, datetime]]) -> None:
+def _recompute_sql(plan: Plan, model, dataset: Dataset, touched: set[tuple[int, datetime]]) -> None:
     keys = sorted(touched)
     with connection.cursor() as cursor:
         cursor.execute(
             recompute_sql(plan, model is AreaRollup),
-            {"dataset": dataset_id, "owners": [owner for owner, _ in keys], "buckets": [bucket for _, bucket in keys]},
+            {
+                "dataset": dataset.pk,
+                "owners": [owner for owner, _ in keys],
+                "buckets": [bucket for _, bucket in keys],
+                "kept_from": kept_from(dataset),
+            },
         )
