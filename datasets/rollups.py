@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from django.db import connection
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
+from api.locks import LockNamespace, advisory_xact_lock
 from datasets.models import ROLLUP_GRAIN, AreaRollup, Dataset, Record, RecordRollup, SchemaVersion
 from sensors.models import GateDirection, Placement, Sensor
 
@@ -335,10 +336,19 @@ def lock(model, subject: str, dataset_id: int, touched: set[tuple[int, datetime]
 
 def placements_changed(sender=None, *, sensor_id: int, start: datetime | None, end: datetime | None, **kwargs):
     """Receiver of sensors.signals.placements_changed: recompute the area rollups of every dataset the sensor
-    has rollups in, over [start, end), from the records still kept (older buckets keep their attribution)."""
-    for dataset in Dataset.objects.filter(
-        pk__in=RecordRollup.objects.unguarded("ingest").filter(sensor_id=sensor_id).values("dataset_id")
-    ).select_related("schema_version"):
+    has rollups in, over [start, end), from the records still kept (older buckets keep their attribution).
+
+    First it takes the ingest lock of every dataset the sensor feeds or has rollups in, exclusively, in the
+    order of their ids: a batch in flight (which read the old placements) commits before the recompute reads
+    the records, and a later batch waits for this transaction and reads the new placements."""
+    datasets = Dataset.objects.filter(
+        Q(pk__in=RecordRollup.objects.unguarded("ingest").filter(sensor_id=sensor_id).values("dataset_id"))
+        | Q(pk__in=Dataset.sensors.through.objects.filter(sensor_id=sensor_id).values("dataset_id"))
+    ).select_related("schema_version")
+    datasets = list(datasets.order_by("pk"))
+    for dataset in datasets:
+        advisory_xact_lock(LockNamespace.INGEST, dataset.pk)  # as storage.lock_dataset (exclusive)
+    for dataset in datasets:
         first = max(bucket_of(start), kept_from(dataset)) if start else kept_from(dataset)
         buckets = RecordRollup.objects.unguarded("ingest").filter(
             dataset=dataset, sensor_id=sensor_id, bucket__gte=first
@@ -385,24 +395,66 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def verify(dataset: Dataset, start: datetime | None = None, end: datetime | None = None, *, repair: bool = False):
+# verify_rollups walks its range a day at a time: one day of records in memory (a 10 M-record dataset over a
+# year: about 27,000), and the dataset's ingest lock held for one day's compare and repair.
+VERIFY_CHUNK = timedelta(days=1)
+
+
+def verify(
+    dataset: Dataset,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    repair: bool = False,
+    chunk: timedelta = VERIFY_CHUNK,
+):
     """Recompute the dataset's sensor and area rollups over [start, end) from its records, where the records
-    are still kept (not before now - retention), and list every difference; `repair` writes the records'
-    figures over the stored ones. Also lists records whose sensor does not exist (the references)."""
+    are still kept (from `kept_from`), and list every difference; `repair` writes the records' figures over the
+    stored ones. Also lists records whose sensor does not exist (the references).
+
+    A `chunk` (a day) at a time, each in its own transaction under the dataset's ingest lock, exclusive (as
+    retention takes it): no batch commits between the reads of records and rollups and the repair, so none
+    is reported as a difference or overwritten (a batch inserting a rollup row the repair also writes would
+    otherwise lose its increment); batches wait for one chunk at most."""
     first = max(bucket_of(start), kept_from(dataset)) if start else kept_from(dataset)
     last = bucket_of(end) if end else None
+    span = _extent(dataset, first, last)
+    differences = []
+    if span is None:
+        return differences
+    lo, hi = span
+    while lo < hi:
+        upto = min(lo + chunk, hi)
+        with transaction.atomic():
+            advisory_xact_lock(LockNamespace.INGEST, dataset.pk)  # as storage.lock_dataset (exclusive)
+            differences += _verify_range(dataset, lo, upto, repair=repair)
+        lo = upto
+    return differences
+
+
+def _extent(dataset: Dataset, first: datetime, last: datetime | None) -> tuple[datetime, datetime] | None:
+    """The buckets of [first, last) that hold records or rollups: (first bucket, end of the last), or None."""
+    records = Record.objects.unguarded("integrity").filter(dataset=dataset, sensor_id__isnull=False)
+    found = [records.filter(observed_from__gte=first).aggregate(lo=Min("observed_from"), hi=Max("observed_from"))]
+    for model in (RecordRollup, AreaRollup):
+        rows = model.objects.unguarded("integrity").filter(dataset=dataset, bucket__gte=first)
+        found.append(rows.aggregate(lo=Min("bucket"), hi=Max("bucket")))
+    los = [bucket_of(f["lo"]) for f in found if f["lo"] is not None]
+    if not los:
+        return None
+    lo, hi = min(los), max(bucket_of(f["hi"]) for f in found if f["hi"] is not None) + ROLLUP_GRAIN
+    if last is not None:
+        hi = min(hi, last)
+    return (lo, hi) if lo < hi else None
+
+
+def _verify_range(dataset: Dataset, first: datetime, last: datetime, *, repair: bool) -> list:
     plan = plan_for(dataset.schema_version)
     records = Record.objects.unguarded("integrity").filter(
-        dataset=dataset, sensor_id__isnull=False, observed_from__gte=first
+        dataset=dataset, sensor_id__isnull=False, observed_from__gte=first, observed_from__lt=last
     )
-    sensors = RecordRollup.objects.unguarded("integrity").filter(dataset=dataset, bucket__gte=first)
-    areas = AreaRollup.objects.unguarded("integrity").filter(dataset=dataset, bucket__gte=first)
-    if last is not None:
-        records, sensors, areas = (
-            records.filter(observed_from__lt=last),
-            sensors.filter(bucket__lt=last),
-            areas.filter(bucket__lt=last),
-        )
+    sensors = RecordRollup.objects.unguarded("integrity").filter(dataset=dataset, bucket__gte=first, bucket__lt=last)
+    areas = AreaRollup.objects.unguarded("integrity").filter(dataset=dataset, bucket__gte=first, bucket__lt=last)
     rows = list(records.values(*RECORD_VALUES))
     placements = placements_of({row["sensor_id"] for row in rows} | set(sensors.values_list("sensor_id", flat=True)))
     sensor_cells, area_cells = compute(plan, rows, placements)
@@ -425,7 +477,7 @@ def verify(dataset: Dataset, start: datetime | None = None, end: datetime | None
             ]
         wrong = {d.key for d in differences if d.table == table}
         if repair and wrong and in_sql():
-            # Locked and recomputed in SQL: what batches committed meanwhile is counted, not overwritten.
+            # Recomputed in SQL (the dataset is locked: no batch adds to these rows meanwhile).
             (sensors_refresh if table == "sensor" else areas_refresh)(dataset, wrong)
         elif repair and wrong:
             model = RecordRollup if table == "sensor" else AreaRollup
