@@ -16,6 +16,7 @@ from django.db import connection
 
 from api.moments import in_utc
 from api.parsers import csv_rows, loads
+from datasets import rollups
 from datasets.models import MAX_COUNT, Dataset, SchemaVersion
 from sensors.models import ActivePeriod, Sensor, Suspension
 from sensors.service_life import Refusal, ServiceLife
@@ -441,6 +442,10 @@ def prepare(
     directory = SensorDirectory(dataset, operator_ids) if by_sensor else None
     latest = now + FUTURE_TOLERANCE
     earliest = records_earliest()
+    # Records before the retention cutoff (rounded up to a whole rollup bucket): retention deleted their
+    # bucket's records and kept its rollups, which already count them (ADR 0009). Taken again, a re-sent
+    # record would be counted twice, and a correction would recompute the bucket from the few records left.
+    kept_from = rollups.kept_from(dataset, now)
     max_interval = schema_version.max_interval
     counts = {name for name, spec in schema_version.record_schema.get("properties", {}).items()
               if name in measure_names(schema_version) and spec.get("type") == "integer"}  # fmt: skip
@@ -476,6 +481,19 @@ def prepare(
             else:
                 end = moment
         if start is None:
+            continue
+        if rollups.bucket_of(start) < kept_from:
+            problems.append(
+                Problem(
+                    index,
+                    time_fields[0],
+                    f"The dataset keeps records for {dataset.retention_days} days: records before "
+                    f"{kept_from:%Y-%m-%dT%H:%MZ} are no longer taken (their rollups are kept and already count "
+                    "what was sent then).",
+                    code="older_than_retention",
+                    line=line,
+                )
+            )
             continue
         if end is not None and end <= start:
             problems.append(Problem(index, "observed_to", "Must be after observed_from.", line=line))

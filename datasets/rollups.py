@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from django.db import connection
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
+from api.locks import LockNamespace, advisory_xact_lock
 from datasets.models import ROLLUP_GRAIN, AreaRollup, Dataset, Record, RecordRollup, SchemaVersion
 from sensors.models import GateDirection, Placement, Sensor
 
@@ -36,6 +37,22 @@ def bucket_of(moment: datetime) -> datetime:
     """Start of the 15-minute bucket (aligned in UTC) that holds `moment`."""
     seconds = (moment - EPOCH) // timedelta(seconds=1)
     return EPOCH + timedelta(seconds=seconds - seconds % GRAIN_SECONDS)
+
+
+def kept_from(dataset: Dataset, now: datetime | None = None) -> datetime:
+    """The first 15-minute bucket whose records are all still kept: now - the dataset's raw retention, rounded
+    up to the next bucket. Rollups outlive their records (ADR 0009), so nothing before it is recomputed from
+    records (a bucket retention emptied, or only partly, would lose what the deleted records counted), and
+    ingest refuses records there (`older_than_retention`: a re-sent record would be counted twice)."""
+    cutoff = (now or timezone.now()) - timedelta(days=dataset.retention_days)
+    first = bucket_of(cutoff)
+    return first if first == cutoff else first + ROLLUP_GRAIN
+
+
+def _kept(dataset: Dataset, touched: set[tuple[int, datetime]]) -> set[tuple[int, datetime]]:
+    """The touched (owner, bucket)s whose records are all still kept."""
+    first = kept_from(dataset)
+    return {key for key in touched if key[1] >= first}
 
 
 def touched_by(rows) -> set[tuple[int, datetime]]:
@@ -221,7 +238,9 @@ def areas_of(touched: set[tuple[int, datetime]]) -> set[tuple[int, datetime]]:
 def refresh(dataset: Dataset, touched: set[tuple[int, datetime]], *, sql: bool | None = None) -> None:
     """Recompute the rollups of the touched (sensor, bucket)s and of the areas those records lie in, from
     the records (inside the caller's transaction), after locking their rows: sensor rows, then area rows.
-    `sql` (default: on PostgreSQL) recomputes in SQL, else in Python (the reference; any database)."""
+    `sql` (default: on PostgreSQL) recomputes in SQL, else in Python (the reference; any database). Buckets
+    before `kept_from` (retention deleted some of their records) are left as they are."""
+    touched = _kept(dataset, touched)
     if not touched:
         return
     areas = areas_of(touched)
@@ -234,14 +253,16 @@ def refresh(dataset: Dataset, touched: set[tuple[int, datetime]], *, sql: bool |
 def sensors_refresh(
     dataset: Dataset, touched: set[tuple[int, datetime]], *, locked: bool = False, sql: bool | None = None
 ) -> None:
-    """Recompute the touched (sensor, bucket)s from their records; a bucket left without records is deleted."""
+    """Recompute the touched (sensor, bucket)s from their records; a bucket left without records is deleted.
+    Buckets before `kept_from` are left as they are."""
+    touched = _kept(dataset, touched)
     if not touched:
         return
     if not locked:
         lock(RecordRollup, "sensor", dataset.pk, touched)
     plan = plan_for(dataset.schema_version)
     if in_sql() if sql is None else sql:
-        _recompute_sql(plan, RecordRollup, dataset.pk, touched)
+        _recompute_sql(plan, RecordRollup, dataset, touched)
         return
     sensor_ids = {sensor_id for sensor_id, _ in touched}
     first, last = _span({bucket for _, bucket in touched})
@@ -252,14 +273,16 @@ def sensors_refresh(
 def areas_refresh(
     dataset: Dataset, touched: set[tuple[int, datetime]], *, locked: bool = False, sql: bool | None = None
 ) -> None:
-    """Recompute the touched (area, bucket)s from the records of every sensor placed there at the time."""
+    """Recompute the touched (area, bucket)s from the records of every sensor placed there at the time.
+    Buckets before `kept_from` are left as they are."""
+    touched = _kept(dataset, touched)
     if not touched:
         return
     if not locked:
         lock(AreaRollup, "area", dataset.pk, touched)
     plan = plan_for(dataset.schema_version)
     if in_sql() if sql is None else sql:
-        _recompute_sql(plan, AreaRollup, dataset.pk, touched)
+        _recompute_sql(plan, AreaRollup, dataset, touched)
         return
     area_ids = {area_id for area_id, _ in touched}
     first, last = _span({bucket for _, bucket in touched})
@@ -313,12 +336,20 @@ def lock(model, subject: str, dataset_id: int, touched: set[tuple[int, datetime]
 
 def placements_changed(sender=None, *, sensor_id: int, start: datetime | None, end: datetime | None, **kwargs):
     """Receiver of sensors.signals.placements_changed: recompute the area rollups of every dataset the sensor
-    has rollups in, over [start, end), from the records still kept (older buckets keep their attribution)."""
-    for dataset in Dataset.objects.filter(
-        pk__in=RecordRollup.objects.unguarded("ingest").filter(sensor_id=sensor_id).values("dataset_id")
-    ).select_related("schema_version"):
-        kept_from = timezone.now() - timedelta(days=dataset.retention_days)
-        first = max(bucket_of(start), bucket_of(kept_from)) if start else bucket_of(kept_from)
+    has rollups in, over [start, end), from the records still kept (older buckets keep their attribution).
+
+    First it takes the ingest lock of every dataset the sensor feeds or has rollups in, exclusively, in the
+    order of their ids: a batch in flight (which read the old placements) commits before the recompute reads
+    the records, and a later batch waits for this transaction and reads the new placements."""
+    datasets = Dataset.objects.filter(
+        Q(pk__in=RecordRollup.objects.unguarded("ingest").filter(sensor_id=sensor_id).values("dataset_id"))
+        | Q(pk__in=Dataset.sensors.through.objects.filter(sensor_id=sensor_id).values("dataset_id"))
+    ).select_related("schema_version")
+    datasets = list(datasets.order_by("pk"))
+    for dataset in datasets:
+        advisory_xact_lock(LockNamespace.INGEST, dataset.pk)  # as storage.lock_dataset (exclusive)
+    for dataset in datasets:
+        first = max(bucket_of(start), kept_from(dataset)) if start else kept_from(dataset)
         buckets = RecordRollup.objects.unguarded("ingest").filter(
             dataset=dataset, sensor_id=sensor_id, bucket__gte=first
         )
@@ -364,25 +395,66 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def verify(dataset: Dataset, start: datetime | None = None, end: datetime | None = None, *, repair: bool = False):
+# verify_rollups walks its range a day at a time: one day of records in memory (a 10 M-record dataset over a
+# year: about 27,000), and the dataset's ingest lock held for one day's compare and repair.
+VERIFY_CHUNK = timedelta(days=1)
+
+
+def verify(
+    dataset: Dataset,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    repair: bool = False,
+    chunk: timedelta = VERIFY_CHUNK,
+):
     """Recompute the dataset's sensor and area rollups over [start, end) from its records, where the records
-    are still kept (not before now - retention), and list every difference; `repair` writes the records'
-    figures over the stored ones. Also lists records whose sensor does not exist (the references)."""
-    kept_from = bucket_of(timezone.now() - timedelta(days=dataset.retention_days)) + ROLLUP_GRAIN
-    first = max(bucket_of(start), kept_from) if start else kept_from
+    are still kept (from `kept_from`), and list every difference; `repair` writes the records' figures over the
+    stored ones. Also lists records whose sensor does not exist (the references).
+
+    A `chunk` (a day) at a time, each in its own transaction under the dataset's ingest lock, exclusive (as
+    retention takes it): no batch commits between the reads of records and rollups and the repair, so none
+    is reported as a difference or overwritten (a batch inserting a rollup row the repair also writes would
+    otherwise lose its increment); batches wait for one chunk at most."""
+    first = max(bucket_of(start), kept_from(dataset)) if start else kept_from(dataset)
     last = bucket_of(end) if end else None
+    span = _extent(dataset, first, last)
+    differences = []
+    if span is None:
+        return differences
+    lo, hi = span
+    while lo < hi:
+        upto = min(lo + chunk, hi)
+        with transaction.atomic():
+            advisory_xact_lock(LockNamespace.INGEST, dataset.pk)  # as storage.lock_dataset (exclusive)
+            differences += _verify_range(dataset, lo, upto, repair=repair)
+        lo = upto
+    return differences
+
+
+def _extent(dataset: Dataset, first: datetime, last: datetime | None) -> tuple[datetime, datetime] | None:
+    """The buckets of [first, last) that hold records or rollups: (first bucket, end of the last), or None."""
+    records = Record.objects.unguarded("integrity").filter(dataset=dataset, sensor_id__isnull=False)
+    found = [records.filter(observed_from__gte=first).aggregate(lo=Min("observed_from"), hi=Max("observed_from"))]
+    for model in (RecordRollup, AreaRollup):
+        rows = model.objects.unguarded("integrity").filter(dataset=dataset, bucket__gte=first)
+        found.append(rows.aggregate(lo=Min("bucket"), hi=Max("bucket")))
+    los = [bucket_of(f["lo"]) for f in found if f["lo"] is not None]
+    if not los:
+        return None
+    lo, hi = min(los), max(bucket_of(f["hi"]) for f in found if f["hi"] is not None) + ROLLUP_GRAIN
+    if last is not None:
+        hi = min(hi, last)
+    return (lo, hi) if lo < hi else None
+
+
+def _verify_range(dataset: Dataset, first: datetime, last: datetime, *, repair: bool) -> list:
     plan = plan_for(dataset.schema_version)
     records = Record.objects.unguarded("integrity").filter(
-        dataset=dataset, sensor_id__isnull=False, observed_from__gte=first
+        dataset=dataset, sensor_id__isnull=False, observed_from__gte=first, observed_from__lt=last
     )
-    sensors = RecordRollup.objects.unguarded("integrity").filter(dataset=dataset, bucket__gte=first)
-    areas = AreaRollup.objects.unguarded("integrity").filter(dataset=dataset, bucket__gte=first)
-    if last is not None:
-        records, sensors, areas = (
-            records.filter(observed_from__lt=last),
-            sensors.filter(bucket__lt=last),
-            areas.filter(bucket__lt=last),
-        )
+    sensors = RecordRollup.objects.unguarded("integrity").filter(dataset=dataset, bucket__gte=first, bucket__lt=last)
+    areas = AreaRollup.objects.unguarded("integrity").filter(dataset=dataset, bucket__gte=first, bucket__lt=last)
     rows = list(records.values(*RECORD_VALUES))
     placements = placements_of({row["sensor_id"] for row in rows} | set(sensors.values_list("sensor_id", flat=True)))
     sensor_cells, area_cells = compute(plan, rows, placements)
@@ -405,7 +477,7 @@ def verify(dataset: Dataset, start: datetime | None = None, end: datetime | None
             ]
         wrong = {d.key for d in differences if d.table == table}
         if repair and wrong and in_sql():
-            # Locked and recomputed in SQL: what batches committed meanwhile is counted, not overwritten.
+            # Recomputed in SQL (the dataset is locked: no batch adds to these rows meanwhile).
             (sensors_refresh if table == "sensor" else areas_refresh)(dataset, wrong)
         elif repair and wrong:
             model = RecordRollup if table == "sensor" else AreaRollup
@@ -602,7 +674,10 @@ def moves_refresh(dataset: Dataset) -> None:
     with connection.cursor() as cursor:
         # Locked first: the batch's unchanged records may name buckets its statement did not lock.
         cursor.execute(lock_sql("datasets_arearollup", "area", SPLIT_AREA_KEYS), {"dataset": dataset.pk})
-        cursor.execute(recompute_sql(plan_for(dataset.schema_version), True, SPLIT_AREA_KEYS), {"dataset": dataset.pk})
+        cursor.execute(
+            recompute_sql(plan_for(dataset.schema_version), True, SPLIT_AREA_KEYS),
+            {"dataset": dataset.pk, "kept_from": kept_from(dataset)},
+        )
 
 
 def lock_sql(table: str, subject: str, keys: str) -> str:
@@ -620,6 +695,7 @@ def refresh_staged(dataset: Dataset) -> None:
     with connection.cursor() as cursor:
         cursor.execute(lock_sql("datasets_recordrollup", "sensor", STAGED_SENSOR_KEYS), params)
         cursor.execute(lock_sql("datasets_arearollup", "area", STAGED_AREA_KEYS), params)
+        params["kept_from"] = kept_from(dataset)
         cursor.execute(recompute_sql(plan, False, STAGED_SENSOR_KEYS), params)
         cursor.execute(recompute_sql(plan, True, STAGED_AREA_KEYS), params)
 
@@ -627,7 +703,8 @@ def refresh_staged(dataset: Dataset) -> None:
 @lru_cache(maxsize=128)
 def recompute_sql(plan: Plan, area: bool, keys: str = ARRAY_KEYS) -> str:
     """One statement that recomputes the given (owner, bucket)s of the sensor or area rollup from the records
-    and deletes those left without records. Run after `lock` (a new statement, so under READ COMMITTED its
+    and deletes those left without records; keys before %(kept_from)s (`kept_from`: retention deleted some of
+    their records) are left as they are. Run after `lock` (a new statement, so under READ COMMITTED its
     snapshot holds every increment committed before the locks were granted)."""
     table, subject = ("datasets_arearollup", "area_id") if area else ("datasets_recordrollup", "sensor_id")
     columns = _aggregates(plan, area)
@@ -648,7 +725,7 @@ def recompute_sql(plan: Plan, area: bool, keys: str = ARRAY_KEYS) -> str:
     select = ",\n           ".join(f"{expression} AS {name}" for name, expression in columns.items())
     update = ", ".join(f"{name} = EXCLUDED.{name}" for name in columns)
     return f"""
-WITH t AS MATERIALIZED ({keys}), fresh AS (
+WITH t AS MATERIALIZED (SELECT * FROM ({keys}) k WHERE k.bucket >= %(kept_from)s), fresh AS (
     SELECT t.owner, t.bucket,
            {select}
     FROM {source}
@@ -666,10 +743,15 @@ WHERE u.dataset_id = %(dataset)s AND u.{subject} = e.owner AND u.bucket = e.buck
 """  # noqa: S608 (built from this module's constants and the schema's measure names, quoted)
 
 
-def _recompute_sql(plan: Plan, model, dataset_id: int, touched: set[tuple[int, datetime]]) -> None:
+def _recompute_sql(plan: Plan, model, dataset: Dataset, touched: set[tuple[int, datetime]]) -> None:
     keys = sorted(touched)
     with connection.cursor() as cursor:
         cursor.execute(
             recompute_sql(plan, model is AreaRollup),
-            {"dataset": dataset_id, "owners": [owner for owner, _ in keys], "buckets": [bucket for _, bucket in keys]},
+            {
+                "dataset": dataset.pk,
+                "owners": [owner for owner, _ in keys],
+                "buckets": [bucket for _, bucket in keys],
+                "kept_from": kept_from(dataset),
+            },
         )

@@ -89,6 +89,9 @@ def test_the_migrations_key_the_growing_tables_by_dataset_and_back(city, gates):
     dataset.retention_days = 2
     dataset.save(update_fields=["retention_days"])
     dataset_retention_enforce(dataset=dataset, now=T + timedelta(days=3))
+    # Back to a long retention: the records below are sent at today's date, long after T.
+    dataset.retention_days = 36_500
+    dataset.save(update_fields=["retention_days"])
     AccessEventDataset.objects.bulk_create(
         AccessEventDataset(event_id=event, dataset_id=dataset.pk, owner_id=city.pk, at=T) for event in (1, 2)
     )

@@ -327,7 +327,7 @@ def test_retention_leaves_a_month_for_later_when_records_are_busy(
 
 @pytest.mark.smoke
 def test_retention_deletes_in_key_order_in_batches_without_a_sort(city, gates):
-    dataset = make_dataset(city, sensors=gates, retention_days=30)
+    dataset = make_dataset(city, sensors=gates)
     now = datetime(2021, 1, 10, tzinfo=UTC)
     cutoff = now - timedelta(days=30)
     ingest(
@@ -335,6 +335,8 @@ def test_retention_deletes_in_key_order_in_batches_without_a_sort(city, gates):
         five_minutes("gate-1", cutoff - timedelta(minutes=35), 14)
         + five_minutes("gate-2", cutoff - timedelta(minutes=35), 14),
     )
+    dataset.retention_days = 30  # once stored (today, ingest refuses records older than the retention)
+    dataset.save(update_fields=["retention_days"])
     with CaptureQueriesContext(connection) as queries:
         run = dataset_retention_enforce(dataset=dataset, now=now, batch_size=3)
     assert run.records_deleted == 14  # 7 of each sensor before the cutoff
