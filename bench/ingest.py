@@ -37,8 +37,8 @@ from django.db import connection  # noqa: E402
 from accounts import services as accounts_services  # noqa: E402
 from accounts.models import Organisation, Role  # noqa: E402
 from api.locks import LockNamespace  # noqa: E402
-from datasets.models import Dataset, IngestBatch, Record, RecordRollup, SchemaVersion  # noqa: E402
-from datasets.rollups import plan_for  # noqa: E402
+from datasets import rollups  # noqa: E402
+from datasets.models import AreaRollup, Dataset, IngestBatch, Record, RecordRollup, SchemaVersion  # noqa: E402
 from datasets.storage import COPY, COPY_TYPES, STAGE, sensor_upsert  # noqa: E402
 from sensors.models import Sensor, SensorType  # noqa: E402
 
@@ -230,15 +230,17 @@ def clear_records(city: Organisation) -> None:
     others = (
         Record.objects.unguarded("integrity").exclude(dataset__owner=city).exists()
         or RecordRollup.objects.unguarded("integrity").exclude(dataset__owner=city).exists()
+        or AreaRollup.objects.unguarded("integrity").exclude(dataset__owner=city).exists()
     )
     if others:
         Record.objects.unguarded("integrity").filter(dataset__owner=city).delete()
         RecordRollup.objects.unguarded("integrity").filter(dataset__owner=city).delete()
+        AreaRollup.objects.unguarded("integrity").filter(dataset__owner=city).delete()
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE datasets_record")
         return
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE datasets_record, datasets_recordrollup")
+        cursor.execute("TRUNCATE datasets_record, datasets_recordrollup, datasets_arearollup")
         cursor.execute("CHECKPOINT")
 
 
@@ -258,9 +260,10 @@ def stage_rows(total: int, sensors: int, sensor_ids: dict[str, int], batch_size:
 def floor_load(floor: Dataset, batches: list[list[tuple]], clients: int) -> tuple[float, int]:
     """The SQL floor: each batch in one transaction of raw psycopg, doing what storage.store does on
     PostgreSQL and nothing else: the dataset's shared advisory lock, the staging table, binary COPY into it,
-    and the project's own upsert with its rollups (datasets.storage.sensor_upsert); `clients` connections
-    side by side, as the platform's clients. Each batch has an ingest-batch row, as in the platform (the
-    records reference it). Returns (seconds, records created)."""
+    and the project's own upsert with its rollups (datasets.storage.sensor_upsert, built from the schema's
+    measure kinds); `clients` connections side by side, as the platform's clients. Each batch has an
+    ingest-batch row, as in the platform (the records name it, without a foreign key since ADR 0008).
+    Returns (seconds, records created)."""
     batch_ids = [
         batch.pk
         for batch in IngestBatch.objects.bulk_create(
@@ -271,8 +274,8 @@ def floor_load(floor: Dataset, batches: list[list[tuple]], clients: int) -> tupl
     ]  # fmt: skip
     params = connection.get_connection_params()
     connect = {name: params[name] for name in ("dbname", "user", "password", "host", "port") if params.get(name)}
+    upsert = sensor_upsert(rollups.plan_for(floor.schema_version))
     lock = f"SELECT pg_advisory_xact_lock_shared({int(LockNamespace.INGEST)}, %s)"
-    upsert = sensor_upsert(plan_for(floor.schema_version))
     queue, guard, created, failures = list(zip(batch_ids, batches, strict=True)), threading.Lock(), [0], []
 
     def client(conn: psycopg.Connection):

@@ -1,11 +1,12 @@
 """Storage figures for docs/scaling.md: bytes per record (table and indexes, rollups included) of the layout in
 this checkout, measured over a known number of records sent through the platform's own ingest.
 
-Run with `bench/run sizes [--sensors 50] [--days 31] [--interval 5]` (a throwaway PostgreSQL cluster unless
-DATABASE_URL is set). It ingests sensors x days x (1440 / interval) records of one month into a new dataset,
-VACUUMs, and reports, for every table with a dataset_id (a partitioned table with all its partitions):
-bytes per record of heap (with TOAST) and of indexes; then rows per sensor per month and year at 1, 5 and
-15 minutes, and the partitions of the records table. Writes bench/results/sizes-<time>.json.
+Run with `bench/run sizes [--sensors 50] [--days 31] [--interval 5] [--per-area 10]` (a throwaway PostgreSQL
+cluster unless DATABASE_URL is set). It places the sensors in areas of --per-area, ingests sensors x days x
+(1440 / interval) records of one month into a new dataset (records, sensor and area rollups), VACUUMs, and
+reports, for every table with a dataset_id (a partitioned table with all its partitions): bytes per record of
+heap (with TOAST) and of indexes; then rows per sensor per month and year at 1, 5 and 15 minutes, and the
+partitions of the records table. Writes bench/results/sizes-<time>.json.
 """
 
 import argparse
@@ -32,7 +33,8 @@ from accounts.models import Organisation, Role  # noqa: E402
 from accounts.selectors import Caller  # noqa: E402
 from datasets import services  # noqa: E402
 from datasets.models import Dataset, Record, SchemaVersion  # noqa: E402
-from sensors.models import Sensor, SensorType  # noqa: E402
+from sensors.models import Area, Placement, Sensor, SensorType  # noqa: E402
+from sensors.services import area_facts  # noqa: E402
 
 START = datetime(2025, 3, 1, tzinfo=UTC)  # a 31-day month
 BATCH = 10_000
@@ -65,6 +67,25 @@ def setup(sensors: int) -> tuple[Organisation, Dataset]:
     )
     dataset.sensors.set(created)
     return city, dataset
+
+
+def place(city: Organisation, dataset: Dataset, per_area: int) -> int:
+    """Areas of `per_area` sensors each (sensor n stands at latitude 52 + n / 10,000), every sensor placed
+    (an entering gate), so that ingest keeps the area rollup too. Returns the number of areas."""
+    Placement.objects.filter(sensor__controller=city).delete()
+    Area.objects.filter(owner=city).delete()
+    sensors = list(Sensor.objects.filter(controller=city).order_by("reference"))
+    groups = [sensors[i : i + per_area] for i in range(0, len(sensors), per_area)]
+    for j, members in enumerate(groups):
+        south, north = 52.0 + (per_area * j - 0.5) / 10_000, 52.0 + (per_area * (j + 1) - 0.5) / 10_000
+        ring = [[4.999, south], [5.001, south], [5.001, north], [4.999, north], [4.999, south]]
+        geometry = {"type": "Polygon", "coordinates": [ring]}
+        area = Area.objects.create(
+            owner=city, name=f"Sizes area {j}", area_type="walkway", geometry=geometry, **area_facts(geometry)
+        )
+        Placement.objects.bulk_create(Placement(sensor=s, area=area, direction="enters") for s in members)
+        dataset.areas.add(area)
+    return len(groups)
 
 
 def data_tables() -> list[str]:
@@ -119,8 +140,10 @@ def main() -> None:
     parser.add_argument("--sensors", type=int, default=50)
     parser.add_argument("--days", type=int, default=31)
     parser.add_argument("--interval", type=int, default=5, help="minutes between a sensor's records")
+    parser.add_argument("--per-area", type=int, default=10, help="sensors placed in each area")
     args = parser.parse_args()
     city, dataset = setup(args.sensors)
+    areas = place(city, dataset, args.per_area)
     tables = data_tables()
     with connection.cursor() as cursor:
         # Rows of an earlier run are gone: give their space back, so that what grows is this run's.
@@ -148,6 +171,8 @@ def main() -> None:
         "sensors": args.sensors,
         "days": args.days,
         "interval_minutes": args.interval,
+        "areas": areas,
+        "sensors_per_area": args.per_area,
         "ingest_seconds": round(seconds, 1),
         "tables": grown,
         "bytes_per_record_all_tables": round(sum(t["total_bytes_per_record"] for t in grown.values()), 1),

@@ -30,10 +30,11 @@ def dataset_retention_enforce(*, dataset: Dataset, now: datetime | None = None, 
     cutoff = now - timedelta(days=dataset.retention_days)
     dropped = partitions_drop_expired(now)
     deleted = sum(entry["records"].get(str(dataset.pk), 0) for entry in dropped)
+    edge = None
     while True:
         with transaction.atomic():
             storage.lock_dataset(dataset.pk)
-            removed = _records_delete_batch(dataset.pk, cutoff, batch_size)
+            removed, edge = _records_delete_batch(dataset.pk, cutoff, batch_size, edge)
         if not removed:
             break
         deleted += removed
@@ -61,15 +62,19 @@ def rollups_retention_enforce(dataset: Dataset, now: datetime) -> int:
     return deleted + AreaRollup.objects.unguarded("retention").filter(dataset=dataset, bucket__lt=boundary).delete()[0]
 
 
-def _records_delete_batch(dataset_id: int, cutoff: datetime, batch_size: int) -> int:
-    """Delete about `batch_size` of the dataset's oldest expired records; returns how many went. The batch
-    ends at the start of its last row, found in the primary key's order (no sort, no list of ids); rows
-    sharing that start go with it."""
+def _records_delete_batch(dataset_id: int, cutoff: datetime, batch_size: int, after: datetime | None):
+    """Delete about `batch_size` of the dataset's oldest expired records after `after` (the previous batch's
+    edge); returns (how many went, this batch's edge). The batch ends at the start of its last row, found in
+    the primary key's order (no sort, no list of ids); rows sharing that start go with it. Starting after
+    the previous edge, a batch does not walk the index entries of the rows deleted before it (quadratic in
+    the batches otherwise). A late row that arrives behind the edge during the run goes in the next run."""
     expired = Record.objects.unguarded("retention").filter(dataset_id=dataset_id, observed_from__lt=cutoff)
+    if after is not None:
+        expired = expired.filter(observed_from__gt=after)
     edge = list(expired.order_by("observed_from", "id").values_list("observed_from", flat=True)[batch_size - 1 :][:1])
     if edge:
         expired = expired.filter(observed_from__lte=edge[0])
-    return expired.delete()[0]
+    return expired.delete()[0], edge[0] if edge else after
 
 
 def partitions_drop_expired(now: datetime) -> list[dict]:

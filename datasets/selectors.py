@@ -359,15 +359,18 @@ def counts_aggregate(
     start: datetime | None = None,
     end: datetime | None = None,
     zone: tzinfo = UTC,
+    area_ids: list[int] | None = None,
     limit: int = 10_000,
 ) -> CountCells:
     """Counts and gauges per bucket (15 minutes, or an hour or a day on `zone`'s clock) and per sensor or
     area, from the 15-minute rollups (ADR 0009), read for a decision. Areas come from their own rollup
-    (records attributed to the placement of their sensor at the time). Cells of fewer than k persons are
-    suppressed and flagged."""
+    (records attributed to the placement of their sensor at the time), all or only `area_ids`. Cells of
+    fewer than k persons are suppressed and flagged."""
     if by == "area":
         rollups, group = _read(AreaRollup, decision, dataset), "area_id"
         sensors = Max("sensors")
+        if area_ids:
+            rollups = rollups.filter(area_id__in=area_ids)
     else:
         rollups, group = _read(RecordRollup, decision, dataset), "sensor_id"
         sensors = Value(1)

@@ -157,6 +157,12 @@ class CountQuerySerializer(DataQuerySerializer):
         "day on the clock of `tz`.",
     )
     by = serializers.ChoiceField(choices=["sensor", "area"], default="sensor", help_text="Per sensor or per area.")
+    area = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**62),
+        required=False,
+        max_length=500,
+        help_text="Only these areas (repeat the parameter); with `by=area`.",
+    )
     tz = serializers.CharField(
         required=False,
         default="UTC",
@@ -175,6 +181,8 @@ class CountQuerySerializer(DataQuerySerializer):
         # A bucket is a bucket: a range that cuts one would make a cell finer than the bucket asked for.
         if not isinstance(attrs.get("tz"), ZoneInfo):  # the default is not validated
             attrs["tz"] = ZoneInfo("UTC")
+        if attrs.get("area") and attrs["by"] != "area":
+            raise serializers.ValidationError({"area": "Only with `by=area`."})
         minutes, zone = selectors.BUCKETS[attrs["bucket"]], attrs["tz"]
         for name in ("from", "to"):
             moment = attrs.get(name)
@@ -251,6 +259,7 @@ class CountListView(PurposeBoundAPIView):
             start=query.get("from"),
             end=query.get("to"),
             zone=query["tz"],
+            area_ids=query.get("area"),
         )
         if cells.truncated:
             raise serializers.ValidationError(

@@ -399,3 +399,35 @@ def test_deleting_a_dataset_deletes_its_records(city, gates, dataset):
     dataset.delete()
     assert Record.objects.unguarded("integrity").count() == 2
     assert integrity.records_orphaned() == []
+
+
+@POSTGRES
+def test_retention_batches_do_not_walk_the_rows_earlier_batches_deleted(city, gates):
+    """Each batch starts where the one before it ended: a batch that started at the dataset's first key
+    would walk the index entries of every row deleted before it (quadratic in the batches; bench/README.md,
+    Storage). Measured as the buffers each batch's edge query touches (EXPLAIN ANALYZE, BUFFERS)."""
+    dataset = make_dataset(city, sensors=gates, retention_days=30)
+    now = datetime(2021, 1, 10, tzinfo=UTC)
+    first = now - timedelta(days=40)
+    ingest(dataset, five_minutes("gate-1", first, 1500) + five_minutes("gate-2", first, 1500))
+    touched, inside = [], []
+
+    def measure(execute, sql, params, many, context):
+        if "OFFSET" in sql and "datasets_record" in sql and not inside:
+            inside.append(True)
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", params)
+                plan = cursor.fetchone()[0]
+                plan = json.loads(plan) if isinstance(plan, str) else plan
+            touched.append(plan[0]["Plan"]["Shared Hit Blocks"] + plan[0]["Plan"]["Shared Read Blocks"])
+            inside.clear()
+        return execute(sql, params, many, context)
+
+    with connection.cursor() as cursor:
+        # Plans as on a large table (a few thousand rows would be read whole and sorted).
+        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off")
+    with connection.execute_wrapper(measure):
+        run = dataset_retention_enforce(dataset=dataset, now=now, batch_size=100)
+    assert run.records_deleted == 3000 and len(touched) >= 30
+    # The last batches touch about as many buffers as the first, not thirty times as many.
+    assert max(touched[-5:]) <= 2 * touched[0] + 5, touched

@@ -411,3 +411,23 @@ def test_a_sensor_moved_inside_a_bucket_counts_in_both_areas_whatever_the_batche
     assert post_json(owner_client, dataset, [count_record("gate-1", at(25), at(30), 5, 0)]).status_code == 201
     assert area_rows(dataset)[(station.pk, later)].sensors == 1
     assert rollups.verify(dataset) == []
+def test_counts_of_one_area_leave_the_others_out(owner_client, dataset, gates, placed, city, key_client):
+    square, station = placed
+    records = [
+        count_record("gate-1", at(0), at(5), count_in=10, count_out=1),  # the square
+        count_record("gate-2", at(0), at(5), count_in=20, count_out=2),  # the square, leaving
+        count_record("gate-1", at(20), at(25), count_in=40, count_out=0),  # the station
+    ]
+    assert post_json(owner_client, dataset, records).status_code == 201
+    counts = reader_of(dataset, city, key_client)
+    everywhere = counts(by="area", bucket="15m").json()["results"]
+    assert {(c["area"], c["bucket"]) for c in everywhere} == {(square.pk, "2026-01-05T10:00:00Z"),
+                                                           (station.pk, "2026-01-05T10:15:00Z")}  # fmt: skip
+    square_only = counts(by="area", bucket="15m", area=square.pk).json()["results"]
+    assert [(c["area"], c["count_in"], c["count_out"], c["sensors"]) for c in square_only] == [(square.pk, 12, 21, 2)]
+    both = counts(by="area", bucket="hour", area=[square.pk, station.pk]).json()["results"]
+    assert {c["area"]: c["count_in"] for c in both} == {square.pk: 12, station.pk: 40}
+    for query, pointer in (({"area": square.pk}, "/area"), ({"by": "area", "area": 0}, "/area/0")):
+        answer = counts(**query)
+        assert answer.status_code == 422, (query, answer.content)
+        assert [error["pointer"] for error in answer.json()["errors"]] == [pointer], query
