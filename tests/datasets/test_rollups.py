@@ -411,6 +411,8 @@ def test_a_sensor_moved_inside_a_bucket_counts_in_both_areas_whatever_the_batche
     assert post_json(owner_client, dataset, [count_record("gate-1", at(25), at(30), 5, 0)]).status_code == 201
     assert area_rows(dataset)[(station.pk, later)].sensors == 1
     assert rollups.verify(dataset) == []
+
+
 def test_counts_of_one_area_leave_the_others_out(owner_client, dataset, gates, placed, city, key_client):
     square, station = placed
     records = [
