@@ -23,7 +23,7 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from api.locks import LockNamespace, advisory_xact_lock
-from datasets.models import ROLLUP_GRAIN, AreaRollup, Dataset, Record, RecordRollup, SchemaVersion
+from datasets.models import ROLLUP_GRAIN, AreaRollup, Dataset, Record, RecordRollup, RetentionRun, SchemaVersion
 from sensors.models import GateDirection, Placement, Sensor
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -43,8 +43,13 @@ def kept_from(dataset: Dataset, now: datetime | None = None) -> datetime:
     """The first 15-minute bucket whose records are all still kept: now - the dataset's raw retention, rounded
     up to the next bucket. Rollups outlive their records (ADR 0009), so nothing before it is recomputed from
     records (a bucket retention emptied, or only partly, would lose what the deleted records counted), and
-    ingest refuses records there (`older_than_retention`: a re-sent record would be counted twice)."""
+    ingest refuses records there (`older_than_retention`: a re-sent record would be counted twice). The
+    latest retention run's cutoff holds too, when the retention was raised since."""
     cutoff = (now or timezone.now()) - timedelta(days=dataset.retention_days)
+    # A retention raised after a run does not reopen what that run already deleted.
+    deleted_before = RetentionRun.objects.filter(dataset_id=dataset.pk).aggregate(last=Max("cutoff"))["last"]
+    if deleted_before is not None and deleted_before > cutoff:
+        cutoff = deleted_before
     first = bucket_of(cutoff)
     return first if first == cutoff else first + ROLLUP_GRAIN
 

@@ -77,3 +77,19 @@ def test_records_before_the_retention_are_refused_and_their_rollups_never_recomp
     assert rollups.verify(dataset, repair=True) == []
     now = figures(dataset)
     assert ([row for row in now[0] if row[0][1] == old], [row for row in now[1] if row[0][1] == old]) == kept
+
+
+def test_a_retention_raised_after_a_run_does_not_reopen_what_it_deleted(owner_client, city, gates):
+    dataset = make_dataset(city, sensors=gates)
+    old = rollups.bucket_of(timezone.now() - timedelta(days=40))
+    sent = [count_record("gate-1", old.isoformat(), (old + timedelta(minutes=5)).isoformat(), count_in=3)]
+    assert post_json(owner_client, dataset, sent).status_code == 201
+    dataset.retention_days = 30
+    dataset.save(update_fields=["retention_days"])
+    assert dataset_retention_enforce(dataset=dataset).records_deleted == 1
+    dataset.retention_days = 365  # the owner keeps records longer from now on
+    dataset.save(update_fields=["retention_days"])
+    answer = post_json(owner_client, dataset, sent)
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["code"] == "older_than_retention"
+    assert [(r.records, r.count_in) for r in sensor_rows(dataset).values()] == [(1, 3)]
