@@ -80,6 +80,14 @@ def five_minutes(sensor, first: datetime, n: int, count_in=3) -> list[dict]:
     return rows
 
 
+def retain(*datasets_and_days) -> None:
+    """Set retentions after ingest: records older than a dataset's retention are refused at ingest
+    (`older_than_retention`), so the tests store first and shorten the retention afterwards."""
+    for dataset, days in datasets_and_days:
+        Dataset.objects.filter(pk=dataset.pk).update(retention_days=days)
+        dataset.refresh_from_db()
+
+
 def where_rows_are() -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT tableoid::regclass::text, count(*) FROM datasets_record GROUP BY 1")
@@ -220,8 +228,8 @@ def test_concurrent_batches_reaching_new_months_create_them_once_and_store_every
 
 @POSTGRES
 def test_retention_drops_a_month_whose_rows_are_all_expired_and_logs_it(city, gates, ingest_creates_any_month):
-    short = make_dataset(city, sensors=gates, retention_days=30)
-    long = make_dataset(city, sensors=gates, retention_days=3650, title="long")
+    short = make_dataset(city, sensors=gates)
+    long = make_dataset(city, sensors=gates, title="long")
     now = datetime(2021, 1, 10, tzinfo=UTC)
     ingest(
         short,
@@ -229,6 +237,7 @@ def test_retention_drops_a_month_whose_rows_are_all_expired_and_logs_it(city, ga
         + five_minutes("gate-1", now - timedelta(days=2), 5),
     )
     ingest(long, five_minutes("gate-2", datetime(2020, 6, 1, tzinfo=UTC), 4))
+    retain((short, 30), (long, 3650))
     run = dataset_retention_enforce(dataset=short, now=now)
     # June 2030 also holds rows the long dataset keeps: only the short dataset's rows go, by key.
     assert run.partitions_dropped == [] and run.records_deleted == 10
@@ -300,11 +309,12 @@ def test_records_partitions_refuses_an_ahead_out_of_bounds(db, ahead):
 @POSTGRES
 def test_retention_drops_a_month_that_holds_only_a_short_retention_s_rows(city, gates, ingest_creates_any_month):
     """Review F5: a dataset that keeps records for years kept every month from being dropped."""
-    short = make_dataset(city, sensors=gates, retention_days=30)
-    long = make_dataset(city, sensors=gates, retention_days=3650, title="long")
+    short = make_dataset(city, sensors=gates)
+    long = make_dataset(city, sensors=gates, title="long")
     now = datetime(2021, 1, 10, tzinfo=UTC)
     ingest(short, five_minutes("gate-1", datetime(2020, 6, 1, tzinfo=UTC), 10))
     ingest(long, five_minutes("gate-2", datetime(2020, 9, 1, tzinfo=UTC), 4))
+    retain((short, 30), (long, 3650))
     run = dataset_retention_enforce(dataset=short, now=now)
     assert [entry["partition"] for entry in run.partitions_dropped] == ["datasets_record_p2020_06"]
     assert run.partitions_dropped[0]["records"] == {str(short.pk): 10} and run.records_deleted == 10
@@ -316,8 +326,9 @@ def test_retention_leaves_a_month_for_later_when_records_are_busy(
     city, gates, monkeypatch, caplog, ingest_creates_any_month
 ):
     monkeypatch.setattr(partitions, "LOCK_TIMEOUT", "200ms")
-    short = make_dataset(city, sensors=gates, retention_days=30)
+    short = make_dataset(city, sensors=gates)
     ingest(short, five_minutes("gate-1", datetime(2020, 6, 1, tzinfo=UTC), 10))
+    retain((short, 30))
     with held(partitions.TABLE), caplog.at_level(logging.WARNING, logger="datasets.retention"):
         run = dataset_retention_enforce(dataset=short, now=datetime(2021, 1, 10, tzinfo=UTC))
     assert run.partitions_dropped == [] and run.records_deleted == 10  # deleted by key instead
@@ -406,10 +417,11 @@ def test_retention_batches_do_not_walk_the_rows_earlier_batches_deleted(city, ga
     """Each batch starts where the one before it ended: a batch that started at the dataset's first key
     would walk the index entries of every row deleted before it (quadratic in the batches; bench/README.md,
     Storage). Measured as the buffers each batch's edge query touches (EXPLAIN ANALYZE, BUFFERS)."""
-    dataset = make_dataset(city, sensors=gates, retention_days=30)
+    dataset = make_dataset(city, sensors=gates)
     now = datetime(2021, 1, 10, tzinfo=UTC)
     first = now - timedelta(days=40)
     ingest(dataset, five_minutes("gate-1", first, 1500) + five_minutes("gate-2", first, 1500))
+    retain((dataset, 30))
     touched, inside = [], []
 
     def measure(execute, sql, params, many, context):
