@@ -20,6 +20,7 @@ from ingest import START, setup  # bench/ingest.py: sets Django up; the same dat
 from django.db import transaction  # noqa: E402
 
 from datasets import partitions, rollups, storage  # noqa: E402
+from datasets.models import Dataset  # noqa: E402
 from datasets.records import Row  # noqa: E402
 from sensors.models import Area, Placement  # noqa: E402
 
@@ -57,10 +58,10 @@ def batch(sensors: list[int], size: int, offset: int, bump: int) -> list[Row]:
     return rows
 
 
-def timed(dataset_id: int, rows: list[Row]) -> tuple[float, storage.Stored]:
+def timed(dataset: Dataset, rows: list[Row]) -> tuple[float, storage.Stored]:
     began = time.perf_counter()
     with transaction.atomic():
-        stored = storage.store(dataset_id=dataset_id, rows=rows, batch_id=None)
+        stored = storage.store(dataset=dataset, rows=rows, batch_id=None)
     return time.perf_counter() - began, stored
 
 
@@ -81,7 +82,7 @@ def main() -> None:
     times: dict[str, list[float]] = {"new": [], "sql": [], "python": []}
     for run in range(args.warm + args.runs):
         offset = run * slots
-        elapsed, stored = timed(dataset.pk, batch(sensors, args.batch_size, offset, 0))
+        elapsed, stored = timed(dataset, batch(sensors, args.batch_size, offset, 0))
         assert stored.created == args.batch_size, stored
         paths = ["sql", "python"] if args.python else ["sql"]
         if run % 2:
@@ -90,12 +91,12 @@ def main() -> None:
         for bump, path in enumerate(paths, start=1):
             rows = batch(sensors, args.batch_size, offset, bump)
             if path == "sql":
-                spent[path], stored = timed(dataset.pk, rows)
+                spent[path], stored = timed(dataset, rows)
                 continue
             # The Python reference, as storage ran it before (keys from the rows, recomputed in Python).
             python = lambda dataset, rows=rows: rollups.refresh(dataset, rollups.touched_by(rows), sql=False)  # noqa: E731
             with mock.patch.object(rollups, "refresh_staged", python):
-                spent[path], stored = timed(dataset.pk, rows)
+                spent[path], stored = timed(dataset, rows)
             assert stored.updated == args.batch_size, stored
         if run >= args.warm:
             for name, value in spent.items():

@@ -17,7 +17,6 @@ import multiprocessing
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -26,14 +25,13 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from ingest import PROJECT, bench_dataset, start_server  # noqa: E402  (sets up Django)
+from ingest import PROJECT, bench_dataset, bench_purpose, start_server  # noqa: E402  (sets up Django)
 
 from accounts import services as accounts_services  # noqa: E402
 from accounts.models import Organisation, Role  # noqa: E402
 from accounts.selectors import Caller  # noqa: E402
 from datasets.models import Dataset  # noqa: E402
 from purposes import access_log, services  # noqa: E402
-from purposes.models import Purpose  # noqa: E402
 from sensors.models import Sensor  # noqa: E402
 
 PURPOSE = "bench-crowd-safety"
@@ -64,23 +62,7 @@ def setup(records: int, sensors: int) -> tuple[Dataset, str, list[int]]:
                 [dataset.pk, per_sensor, city.pk],
             )
             cursor.execute("ANALYZE datasets_record")
-    purpose = Purpose.objects.filter(code=PURPOSE).first()
-    if purpose is None:
-        purpose = services.purpose_create(
-            caller=Caller(roles={city.pk: Role.DATA_STEWARD}),
-            holder=city,
-            code=PURPOSE,
-            title="Bench",
-            decision="Benchmark",
-            category="crowd_safety_monitoring",
-            legal_basis="e",
-            dpia_required=False,
-            allowed_levels=["records"],
-            k_threshold=5,
-            valid_from=datetime(2024, 1, 1, tzinfo=UTC),
-        )
-        services.purpose_approve(caller=Caller(roles={city.pk: Role.PRIVACY_OFFICER}), purpose=purpose)
-        dataset.collection_purposes.add(purpose)
+    bench_purpose(city, dataset, PURPOSE, "Bench", ["records"])
     _, key = accounts_services.api_key_create(organisation=city, name="guard bench", role=Role.ANALYST)
     sensor_ids = list(Sensor.objects.filter(controller=city).order_by("pk").values_list("pk", flat=True))
     return dataset, key, sensor_ids

@@ -36,6 +36,7 @@ from django.db import connection  # noqa: E402
 
 from accounts import services as accounts_services  # noqa: E402
 from accounts.models import Organisation, Role  # noqa: E402
+from accounts.selectors import Caller  # noqa: E402
 from api.locks import LockNamespace  # noqa: E402
 from datasets import rollups  # noqa: E402
 from datasets.models import AreaRollup, Dataset, IngestBatch, Record, RecordRollup, SchemaVersion  # noqa: E402
@@ -72,6 +73,30 @@ def bench_city() -> Organisation:
         slug="bench-city", defaults={"name": "Bench City", "kind": "municipality"}
     )
     return city
+
+
+def bench_purpose(city: Organisation, dataset: Dataset, code: str, title: str, levels: list[str]) -> None:
+    """The city's approved purpose `code` for `levels`, a collection purpose of the dataset (made once)."""
+    from purposes import services  # noqa: PLC0415 (only the read benchmarks need it)
+    from purposes.models import Purpose  # noqa: PLC0415
+
+    if Purpose.objects.filter(code=code).exists():
+        return
+    purpose = services.purpose_create(
+        caller=Caller(roles={city.pk: Role.DATA_STEWARD}),
+        holder=city,
+        code=code,
+        title=title,
+        decision="Benchmark",
+        category="crowd_safety_monitoring",
+        legal_basis="e",
+        dpia_required=False,
+        allowed_levels=levels,
+        k_threshold=5,
+        valid_from=datetime(2024, 1, 1, tzinfo=UTC),
+    )
+    services.purpose_approve(caller=Caller(roles={city.pk: Role.PRIVACY_OFFICER}), purpose=purpose)
+    dataset.collection_purposes.add(purpose)
 
 
 def setup(sensors: int) -> tuple[Dataset, str]:

@@ -33,16 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from ingest import PROJECT, bench_dataset, start_server  # noqa: E402  (sets up Django)
+from ingest import PROJECT, bench_dataset, bench_purpose, start_server  # noqa: E402  (sets up Django)
 
 from accounts import services as accounts_services  # noqa: E402
 from accounts.models import Organisation, Role  # noqa: E402
-from accounts.selectors import Caller  # noqa: E402
 from datasets import partitions, retention, storage  # noqa: E402
 from datasets.models import Dataset  # noqa: E402
 from datasets.records import Row  # noqa: E402
-from purposes import services  # noqa: E402
-from purposes.models import Purpose  # noqa: E402
 from sensors.models import Area, Placement, Sensor  # noqa: E402
 from sensors.services import area_facts  # noqa: E402
 
@@ -70,23 +67,7 @@ def setup(records: int) -> tuple[Dataset, str, list[int], datetime]:
         dataset = bench_dataset(city, SENSORS, "storage")
         place_in_areas(city, dataset)
         load_records(dataset, slots, end)
-    purpose = Purpose.objects.filter(code=PURPOSE).first()
-    if purpose is None:
-        purpose = services.purpose_create(
-            caller=Caller(roles={city.pk: Role.DATA_STEWARD}),
-            holder=city,
-            code=PURPOSE,
-            title="Bench storage",
-            decision="Benchmark",
-            category="crowd_safety_monitoring",
-            legal_basis="e",
-            dpia_required=False,
-            allowed_levels=["records", "aggregate"],
-            k_threshold=5,
-            valid_from=datetime(2024, 1, 1, tzinfo=UTC),
-        )
-        services.purpose_approve(caller=Caller(roles={city.pk: Role.PRIVACY_OFFICER}), purpose=purpose)
-        dataset.collection_purposes.add(purpose)
+    bench_purpose(city, dataset, PURPOSE, "Bench storage", ["records", "aggregate"])
     _, key = accounts_services.api_key_create(organisation=city, name="storage bench", role=Role.ANALYST)
     areas = list(Area.objects.filter(owner=city).order_by("pk").values_list("pk", flat=True))
     return dataset, key, areas, end
@@ -152,7 +133,7 @@ def count_out(h: int, sensor: int) -> int:
 
 def store_batch(dataset: Dataset, rows: list[Row]) -> int:
     with transaction.atomic():
-        stored = storage.store(dataset_id=dataset.pk, rows=rows, batch_id=None)
+        stored = storage.store(dataset=dataset, rows=rows, batch_id=None)
         storage.coverage_extend(dataset.pk, rows)
     assert stored.created == len(rows), stored
     return stored.created

@@ -260,19 +260,12 @@ def sensors_refresh(
 ) -> None:
     """Recompute the touched (sensor, bucket)s from their records; a bucket left without records is deleted.
     Buckets before `kept_from` are left as they are."""
-    touched = _kept(dataset, touched)
-    if not touched:
-        return
-    if not locked:
-        lock(RecordRollup, "sensor", dataset.pk, touched)
-    plan = plan_for(dataset.schema_version)
-    if in_sql() if sql is None else sql:
-        _recompute_sql(plan, RecordRollup, dataset, touched)
-        return
-    sensor_ids = {sensor_id for sensor_id, _ in touched}
-    first, last = _span({bucket for _, bucket in touched})
-    sensor_cells, _ = compute(plan, _records(dataset.pk, sensor_ids, first, last))
-    _replace(RecordRollup, "sensor", dataset.pk, {key: sensor_cells.get(key) for key in touched})
+
+    def cells(plan: Plan, kept: set, first: datetime, last: datetime) -> dict:
+        sensor_ids = {sensor_id for sensor_id, _ in kept}
+        return compute(plan, _records(dataset.pk, sensor_ids, first, last))[0]
+
+    _refresh(RecordRollup, "sensor", dataset, touched, cells, locked=locked, sql=sql)
 
 
 def areas_refresh(
@@ -280,24 +273,32 @@ def areas_refresh(
 ) -> None:
     """Recompute the touched (area, bucket)s from the records of every sensor placed there at the time.
     Buckets before `kept_from` are left as they are."""
+
+    def cells(plan: Plan, kept: set, first: datetime, last: datetime) -> dict:
+        placed = Placement.objects.filter(area_id__in={area_id for area_id, _ in kept}).filter(
+            Q(starts_at__isnull=True) | Q(starts_at__lt=last), Q(ends_at__isnull=True) | Q(ends_at__gt=first)
+        )
+        sensor_ids = set(placed.values_list("sensor_id", flat=True))
+        return compute(plan, _records(dataset.pk, sensor_ids, first, last), placements_of(sensor_ids))[1]
+
+    _refresh(AreaRollup, "area", dataset, touched, cells, locked=locked, sql=sql)
+
+
+def _refresh(model, kind: str, dataset: Dataset, touched: set, cells, *, locked: bool, sql: bool | None) -> None:
+    """What both refreshes do: keep only buckets whose records are all kept, lock their rollup rows (unless the
+    caller did), then recompute them in SQL, or in Python (`cells(plan, kept buckets, first, last)`, the reference) and
+    replace the rows; a bucket without records left is deleted."""
     touched = _kept(dataset, touched)
     if not touched:
         return
     if not locked:
-        lock(AreaRollup, "area", dataset.pk, touched)
+        lock(model, kind, dataset.pk, touched)
     plan = plan_for(dataset.schema_version)
     if in_sql() if sql is None else sql:
-        _recompute_sql(plan, AreaRollup, dataset, touched)
+        _recompute_sql(plan, model, dataset, touched)
         return
-    area_ids = {area_id for area_id, _ in touched}
-    first, last = _span({bucket for _, bucket in touched})
-    placed = Placement.objects.filter(area_id__in=area_ids).filter(
-        Q(starts_at__isnull=True) | Q(starts_at__lt=last), Q(ends_at__isnull=True) | Q(ends_at__gt=first)
-    )
-    sensor_ids = set(placed.values_list("sensor_id", flat=True))
-    placements = placements_of(sensor_ids)
-    _, area_cells = compute(plan, _records(dataset.pk, sensor_ids, first, last), placements)
-    _replace(AreaRollup, "area", dataset.pk, {key: area_cells.get(key) for key in touched})
+    computed = cells(plan, touched, *_span({bucket for _, bucket in touched}))
+    _replace(model, kind, dataset.pk, {key: computed.get(key) for key in touched})
 
 
 def _replace(model, subject: str, dataset_id: int, cells: dict) -> None:

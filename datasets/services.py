@@ -254,7 +254,7 @@ def records_ingest(
                 rejected_by_reason=prepared.rejected_by_reason,
                 idempotency_key=idempotency_key,
             )
-            stored = storage.store(dataset_id=dataset.pk, rows=rows, batch_id=batch.pk)
+            stored = storage.store(dataset=dataset, rows=rows, batch_id=batch.pk)
             storage.coverage_extend(dataset.pk, rows)
             batch.created, batch.updated, batch.unchanged = stored.created, stored.updated, stored.unchanged
             # By the table's key, (dataset_id, id), not by id alone (docs/adr/0008: one shard under Citus).

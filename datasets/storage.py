@@ -34,13 +34,14 @@ class Stored:
     unchanged: int = 0
 
 
-def store(*, dataset_id: int, rows: list[Row], batch_id: int | None) -> Stored:
-    """Store rows (inside the caller's transaction)."""
+def store(*, dataset: Dataset, rows: list[Row], batch_id: int | None) -> Stored:
+    """Store rows of the dataset (inside the caller's transaction). The rollups follow its schema's measure
+    kinds: pass the dataset with its schema version loaded (select_related), as ingest has it."""
     if not rows:
         return Stored()
     if connection.vendor == "postgresql":
-        return _store_postgresql(dataset_id, rows, batch_id)
-    return _store_generic(dataset_id, rows, batch_id)
+        return _store_postgresql(dataset, rows, batch_id)
+    return _store_generic(dataset, rows, batch_id)
 
 
 def coverage_extend(dataset_id: int, rows: list[Row]) -> None:
@@ -134,13 +135,12 @@ def lock_dataset(dataset_id: int, *, shared: bool = False) -> None:
     advisory_xact_lock(LockNamespace.INGEST, dataset_id, shared=shared)
 
 
-def _store_postgresql(dataset_id: int, rows: list[Row], batch_id: int | None) -> Stored:
+def _store_postgresql(dataset: Dataset, rows: list[Row], batch_id: int | None) -> Stored:
     # Every month of the batch has its partition (no query once this process has seen them; in the batch's
     # own transaction a missing month raises partitions.MonthsMissing: the service creates it outside).
     partitions.months_ensure(row.observed_from for row in rows)
-    lock_dataset(dataset_id, shared=True)
-    dataset = Dataset.objects.select_related("schema_version").get(pk=dataset_id)
-    params = {"dataset": dataset_id, "batch": batch_id}
+    lock_dataset(dataset.pk, shared=True)
+    params = {"dataset": dataset.pk, "batch": batch_id}
     with connection.cursor() as cursor:
         cursor.execute(STAGE)
         # Empty it now, not only at commit: an outer transaction (a demo load, a test) may hold several batches.
@@ -174,7 +174,8 @@ def _store_postgresql(dataset_id: int, rows: list[Row], batch_id: int | None) ->
 # Any database (SQLite) -----------------------------------------------------------------------------
 
 
-def _store_generic(dataset_id: int, rows: list[Row], batch_id: int | None) -> Stored:
+def _store_generic(dataset: Dataset, rows: list[Row], batch_id: int | None) -> Stored:
+    dataset_id = dataset.pk
     stored = Stored()
     starts = {row.observed_from for row in rows}
     existing = {
@@ -205,6 +206,5 @@ def _store_generic(dataset_id: int, rows: list[Row], batch_id: int | None) -> St
     Record.objects.unguarded("ingest").bulk_update(changed, [*VALUE_FIELDS, "batch_id"], batch_size=1000)
     stored.created, stored.updated = len(new), len(changed)
     stored.unchanged = len(rows) - stored.created - stored.updated
-    dataset = Dataset.objects.select_related("schema_version").get(pk=dataset_id)
     rollups.refresh(dataset, rollups.touched_by(rows))
     return stored

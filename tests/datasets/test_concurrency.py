@@ -179,7 +179,7 @@ def test_a_correction_waits_for_a_concurrent_one_on_the_same_hour(city):
         return Row(0, sensor.pk, "", start, start + timedelta(minutes=5), count_in, 0, count_in, None, None)
 
     with transaction.atomic():
-        storage.store(dataset_id=dataset.pk, rows=[row(0, 1), row(5, 1)], batch_id=None)
+        storage.store(dataset=dataset, rows=[row(0, 1), row(5, 1)], batch_id=None)
 
     a_stored, release_a = threading.Event(), threading.Event()
     errors = []
@@ -187,7 +187,7 @@ def test_a_correction_waits_for_a_concurrent_one_on_the_same_hour(city):
     def correct_a():
         try:
             with transaction.atomic():
-                storage.store(dataset_id=dataset.pk, rows=[row(0, 100)], batch_id=None)
+                storage.store(dataset=dataset, rows=[row(0, 100)], batch_id=None)
                 a_stored.set()
                 release_a.wait(10)
         except Exception as error:  # noqa: BLE001 (reported by the assertion below)
@@ -198,7 +198,7 @@ def test_a_correction_waits_for_a_concurrent_one_on_the_same_hour(city):
     def correct_b():
         try:
             with transaction.atomic():
-                storage.store(dataset_id=dataset.pk, rows=[row(5, 1000)], batch_id=None)
+                storage.store(dataset=dataset, rows=[row(5, 1000)], batch_id=None)
         except Exception as error:  # noqa: BLE001
             errors.append(error)
         finally:

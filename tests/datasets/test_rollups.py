@@ -387,7 +387,7 @@ def test_the_sql_recompute_agrees_with_the_python_reference(city, code):
     rows = [Row(n, r.sensor_id, "", r.observed_from, r.observed_to, r.count_in, r.count_out, r.count,
                 None if r.gauge is None else r.gauge + 1, r.data) for n, r in enumerate(records)]  # fmt: skip
     with transaction.atomic():
-        assert storage.store(dataset_id=dataset.pk, rows=rows, batch_id=None).updated > 0
+        assert storage.store(dataset=dataset, rows=rows, batch_id=None).updated > 0
     stored = snapshot(dataset)
     rollups.refresh(dataset, touched, sql=False)
     reference = snapshot(dataset)

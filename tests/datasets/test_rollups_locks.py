@@ -30,7 +30,7 @@ def batch_in_flight(dataset, rows, stored: threading.Event, other_done: threadin
     waits for this batch when it takes the dataset's lock)."""
     try:
         with transaction.atomic():
-            storage.store(dataset_id=dataset.pk, rows=rows, batch_id=None)
+            storage.store(dataset=dataset, rows=rows, batch_id=None)
             stored.set()
             other_done.wait(HOLD)
     except Exception as error:  # noqa: BLE001 (reported by the test)
@@ -64,7 +64,7 @@ def setting(city):
     dataset = make_dataset(city, sensors=[sensor])
     bucket = rollups.bucket_of(timezone.now() - timedelta(days=2))
     with transaction.atomic():
-        storage.store(dataset_id=dataset.pk, rows=[row(sensor, bucket, 5)], batch_id=None)
+        storage.store(dataset=dataset, rows=[row(sensor, bucket, 5)], batch_id=None)
     return dataset, sensor, square, station, bucket
 
 

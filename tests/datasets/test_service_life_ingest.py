@@ -148,7 +148,7 @@ def _race(city, first: str):
                     release.wait(10)
                 results["refused"] = len(prepared.rejected_indexes)
                 rows = [row for row in prepared.rows if row.index not in prepared.rejected_indexes]
-                storage.store(dataset_id=dataset.pk, rows=rows, batch_id=None)
+                storage.store(dataset=dataset, rows=rows, batch_id=None)
         except Exception as error:  # noqa: BLE001 (reported by the assertion below)
             errors.append(error)
         finally:
