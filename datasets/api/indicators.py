@@ -19,7 +19,10 @@ from datasets.models import Dataset
 
 DEFAULT_ZONE = "Europe/Amsterdam"
 MAX_CELLS = 100_000
-IDS = serializers.IntegerField(min_value=1, max_value=2**62)
+
+
+def ids() -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=2**62)
 
 
 def indicator_or_404(code: str) -> definitions.Indicator:
@@ -50,10 +53,10 @@ class ValuesQuerySerializer(serializers.Serializer):
 
     dataset = serializers.IntegerField(min_value=1, max_value=2**62, help_text="The dataset's id.")
     area = serializers.ListField(
-        child=IDS, required=False, max_length=500, help_text="Only these areas (repeat); default: all the dataset's."
+        child=ids(), required=False, max_length=500, help_text="Only these areas (repeat); default: all the dataset's."
     )
     sensor = serializers.ListField(
-        child=IDS, required=False, max_length=500, help_text="Values per sensor, for these sensors (repeat)."
+        child=ids(), required=False, max_length=500, help_text="Values per sensor, for these sensors (repeat)."
     )
     vars()["from"] = serializers.DateTimeField(
         required=False, help_text="Start of the first cell (default: 24 hours before the end; 7 days for 1d)."
@@ -102,7 +105,9 @@ class ValuesQuerySerializer(serializers.Serializer):
         longest = timedelta(days=values.MAX_RANGE_DAYS[attrs["bucket"]])
         if start and end and end - start > longest:
             raise serializers.ValidationError(
-                {"to": f"At most {longest.days} days of {attrs['bucket']} cells: take a larger bucket or a shorter range."}
+                {
+                    "to": f"At most {longest.days} days of {attrs['bucket']} cells: take a larger bucket or a shorter range."
+                }
             )
         return attrs
 

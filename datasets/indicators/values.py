@@ -102,7 +102,9 @@ def check_applicable(indicator: Indicator, version: SchemaVersion, scope: str) -
     """The schema's offer, or NotApplicable saying why the indicator cannot be computed from it."""
     found = offer(version)
     if scope not in indicator.scopes:
-        raise NotApplicable(f"{indicator.code} is given per {' or '.join(indicator.scopes)}, not per {scope}.", "/sensor")
+        raise NotApplicable(
+            f"{indicator.code} is given per {' or '.join(indicator.scopes)}, not per {scope}.", "/sensor"
+        )
     if not NEEDS[indicator.code](found, scope == "area"):
         inputs = "; ".join(f"{', '.join(i.schemas)} ({', '.join(i.measures)})" for i in indicator.inputs)
         raise NotApplicable(
@@ -324,7 +326,8 @@ class Request:
 
 
 def _parameters(indicator: Indicator) -> dict:
-    return {parameter.name: parameter.default for parameter in indicator.parameters if not parameter.local}
+    """The generic defaults (a local parameter's default applies where the area sets none)."""
+    return {p.name: p.default for p in indicator.parameters if p.default is not None}
 
 
 def _local(area: Area | None) -> dict:
@@ -332,7 +335,7 @@ def _local(area: Area | None) -> dict:
     if area is None:
         return {}
     surface = area.surface_m2_override or area.surface_m2_computed or None
-    table = area.area_type if area.area_type in formulas.FRUIN_AREA else "walkway"
+    table = formulas.fruin_table(area.area_type)
     return {
         "surface_m2": surface,
         "effective_width_m": area.effective_width_m,
@@ -350,13 +353,13 @@ def indicator_values(*, decision: AccessDecision, request: Request) -> Values:
     read_start = request.start - history
     if indicator.code == "occupancy" or (indicator.code != "count" and found.in_out and not found.occupancy_gauge):
         read_start -= timedelta(days=1, hours=1)  # back to the reset before the range
+    read_end = request.end
+    if indicator.code == "forecast":
+        read_end = request.now + QUARTER
+    elif read_start < request.start:  # occupancy: on to the next reset, whose residual tells the day's drift
+        read_end = min(request.end + timedelta(days=1, hours=1), max(request.now, request.end))
     series = read_series(
-        decision=decision,
-        dataset=dataset,
-        scope=request.scope,
-        ids=request.ids,
-        start=read_start,
-        end=min(request.end, request.now + QUARTER) if indicator.code != "forecast" else request.now + QUARTER,
+        decision=decision, dataset=dataset, scope=request.scope, ids=request.ids, start=read_start, end=read_end
     )
     k = decision.conditions.k
     plan = privacy.noise_plan(decision, dataset)
@@ -445,7 +448,8 @@ class CellBuilder:
         expected_sensors = max((row[-1] for row in series.rows), default=1)
         track = None
         if self._needs_occupancy_from_counts():
-            track = self.occupancy_track(series, edges[0] - timedelta(days=1, hours=1), edges[-1])
+            until = min(edges[-1] + timedelta(days=1, hours=1), max(request.now, edges[-1]))
+            track = self.occupancy_track(series, edges[0] - timedelta(days=1, hours=1), until)
         cells = []
         for start, end in zip(edges, edges[1:], strict=False):
             base = add_up(series.between(start, end))
@@ -627,7 +631,7 @@ class CellBuilder:
             return
         cell["value"] = round(density, 4)
         cell["level"] = formulas.crowding_level(density)
-        if local.get("moving") and density > self.parameters["unstable_moving"]:
+        if formulas.crowding_unstable(density, local.get("moving", False), self.parameters["unstable_moving"]):
             cell["flags"].append("unstable")
 
     def _baseline(self, series: Series, start: datetime, end: datetime, weeks: range) -> float | None:
@@ -647,7 +651,7 @@ class CellBuilder:
         if baseline is None:
             cell["flags"].append("no_baseline")
             return
-        ratio = None if not baseline else count / baseline
+        ratio = formulas.busyness_ratio(count, baseline)
         levels = {name: self.parameters[name] for name in ("quieter", "busier", "much_busier")}
         levels.update({name: value for name, value in local.get("busyness", {}).items() if name in levels})
         cell["value"] = None if ratio is None else round(ratio, 4)
@@ -655,19 +659,18 @@ class CellBuilder:
 
     # Forecast --------------------------------------------------------------------------------------
 
-    def _profile(self, series: Series, start: datetime) -> float | None:
-        """The median of the same cell on the same weekday over the last `weeks` weeks that lie before now."""
-        request = self.request
-        first = max(1, math.ceil((start - request.now).total_seconds() / (7 * 86400)) + 1)
-        return self._baseline(series, start, None, range(first, first + self.parameters["weeks"]))
+    def _profile(self, series: Series, start: datetime, end: datetime) -> float | None:
+        """The median of the same cell on the same weekday over the last `weeks` weeks that ended before now."""
+        first = max(1, math.ceil((end - self.request.now).total_seconds() / (7 * 86400)))
+        return self._baseline(series, start, end, range(first, first + self.parameters["weeks"]))
 
     def _forecast(self, cell, series, start, end, area) -> None:
-        profile = self._profile(series, start)
+        profile = self._profile(series, start, end)
         events = self._event_visitors(area, start, end)
         if profile is None:
             cell["flags"].append("no_baseline")
             return
-        expected = profile + events * self.parameters["event_share"]
+        expected = formulas.forecast_value(profile, events, self.parameters["event_share"])
         q = {"total": round(expected)}
         if privacy.persons_suppressed(q["total"], self.k):
             cell["flags"].append("suppressed")
@@ -707,13 +710,10 @@ class CellBuilder:
         events = self.request.events
         if not events or area is None:
             return 0.0
-        total = 0.0
-        for event in events.get(area.pk, ()):
-            begin, finish, visitors = event
-            overlap = (min(end, finish) - max(start, begin)).total_seconds()
-            if overlap > 0 and finish > begin:
-                total += visitors * overlap / (finish - begin).total_seconds()
-        return total
+        return sum(
+            formulas.event_visitors_in_bucket(visitors, begin, finish, start, end)
+            for begin, finish, visitors in events.get(area.pk, ())
+        )
 
     def _distancing(self, cell, q, local, series, start, end, seconds):
         shares = formulas.distancing_shares(*(q.get(name) or 0 for name in DISTANCE_BANDS))
