@@ -105,9 +105,7 @@ class ValuesQuerySerializer(serializers.Serializer):
         longest = timedelta(days=values.MAX_RANGE_DAYS[attrs["bucket"]])
         if start and end and end - start > longest:
             raise serializers.ValidationError(
-                {
-                    "to": f"At most {longest.days} days of {attrs['bucket']} cells: take a larger bucket or a shorter range."
-                }
+                {"to": f"At most {longest.days} days of {attrs['bucket']} cells: take a larger bucket or less time."}
             )
         return attrs
 
