@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
-from django.db.models import F
+from django.db.models import F, Q
 
 from datasets.indicators import formulas, privacy
 from datasets.indicators.definitions import Indicator
@@ -216,10 +216,8 @@ def read_series(
 def dataset_areas(dataset: Dataset) -> dict[int, Area]:
     """The areas the dataset's values may be given for: its own, and those its sensors were placed in."""
     placed = Placement.objects.filter(sensor__datasets=dataset).values("area_id")
-    return {
-        area.pk: area
-        for area in Area.objects.filter(pk__in=placed).union(Area.objects.filter(datasets=dataset)).order_by("pk")
-    }
+    areas = Area.objects.filter(Q(pk__in=placed) | Q(pk__in=dataset.areas.values("pk")))
+    return {area.pk: area for area in areas.order_by("pk")}
 
 
 def dataset_sensors(decision: AccessDecision, dataset: Dataset) -> dict[int, object]:

@@ -32,6 +32,7 @@ def hours(start="2026-03-02T09:00:00+01:00", end="2026-03-02T12:00:00+01:00"):
     return {"from": start, "to": end, "bucket": "1h", "tz": "Europe/Amsterdam"}
 
 
+@pytest.mark.smoke
 def test_count_per_area_and_per_sensor_per_local_hour(lab, gates, square):
     lab["send"](morning())
     body = lab["values"]("count", **hours())
@@ -295,6 +296,7 @@ def test_anyone_reads_under_an_open_grant_and_a_restricted_sensor_stays_inside_i
     assert area.status_code == 200
 
 
+@pytest.mark.smoke
 def test_definitions_are_served_without_login(client):
     listed = client.get("/api/v1/indicators/").json()["results"]
     codes = [found["code"] for found in listed]
