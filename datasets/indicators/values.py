@@ -528,19 +528,24 @@ class CellBuilder:
             return q["occupancy"]
         return None
 
-    def _noise(self, q: dict, cell_key: str) -> dict:
-        """Laplace noise on each released number of persons (privacy.noisy), counted for the budget."""
-        noised = dict(q)
-        for name in ("count_in", "count_out", "occupancy", "occupancy_end", *DISTANCE_BANDS):
+    def _noise(self, q: dict, subject: int, start: datetime, end: datetime) -> dict:
+        """Laplace noise on each released number of persons (privacy.noisy), counted for the budget. The same
+        number (scope, subject, cell, measure) gets the same noise whichever indicator releases it."""
+        noised, scope = dict(q), self.request.scope
+
+        def noise(name: str, value) -> int:
+            self.noised += 1
+            key = privacy.cell_key(scope=scope, subject=subject, start=start, end=end, measure=name)
+            return max(0, privacy.noisy(self.plan, key, value))
+
+        for name in ("count_in", "count_out", "occupancy", "occupancy_end", "forecast", *DISTANCE_BANDS):
             if noised.get(name) is not None:
-                noised[name] = max(0, privacy.noisy(self.plan, f"{cell_key}|{name}", noised[name]))
-                self.noised += 1
+                noised[name] = noise(name, noised[name])
         if q.get("total") is not None:
             if q.get("count_in") is not None or q.get("count_out") is not None:
                 noised["total"] = (noised.get("count_in") or 0) + (noised.get("count_out") or 0)
             else:
-                noised["total"] = max(0, privacy.noisy(self.plan, f"{cell_key}|total", q["total"]))
-                self.noised += 1
+                noised["total"] = noise("total", q["total"])
         return noised
 
     def _finish(self, cell, q, local, series, start, end, seconds) -> None:
@@ -551,7 +556,7 @@ class CellBuilder:
                 self.suppressed += 1
                 return
         if self.plan is not None and self.request.indicator.privacy == "persons":
-            q = self._noise(q, f"{self.code}|{self.request.scope}:{cell[self.request.scope]}|{start.isoformat()}")
+            q = self._noise(q, cell[self.request.scope], start, end)
             contributions = self._contributions(q)
             cell["flags"].append("noisy")
         cell["contributions"] = contributions if self.request.indicator.privacy == "persons" else None
@@ -669,16 +674,16 @@ class CellBuilder:
             cell["flags"].append("no_baseline")
             return
         expected = formulas.forecast_value(profile, events, self.parameters["event_share"])
-        q = {"total": round(expected)}
-        if privacy.persons_suppressed(q["total"], self.k):
+        q = {"forecast": round(expected)}
+        if privacy.persons_suppressed(q["forecast"], self.k):
             cell["flags"].append("suppressed")
             self.suppressed += 1
             return
         if self.plan is not None:
-            q = self._noise(q, f"forecast|{self.request.scope}:{cell[self.request.scope]}|{start.isoformat()}")
+            q = self._noise(q, cell[self.request.scope], start, end)
             cell["flags"].append("noisy")
-        cell["value"] = q["total"]
-        cell["contributions"] = q["total"]
+        cell["value"] = q["forecast"]
+        cell["contributions"] = q["forecast"]
         cell["details"] = {"profile": profile, "events": events}
 
     def forecast_error(self, series: Series, edges: list[datetime], area) -> dict:

@@ -306,3 +306,32 @@ def test_definitions_are_served_without_login(client):
     assert one["code"] == "level-of-service" and one["sources"] and one["formula"]["symbols"]
     assert client.get("/api/v1/indicators/nothing/").status_code == 404
     assert SchemaVersion.objects.filter(schema__code__in=[s for i in one["inputs"] for s in i["schemas"]]).exists()
+
+
+def test_an_open_grant_with_noise_spends_the_dataset_budget_until_it_refuses(lab, city, client, settings):
+    from purposes.models import PrivacyBudget, PrivacySpend
+
+    lab["send"](morning())
+    settings.PRIVACY_BUDGET_DEFAULT_EPSILON = 15.0
+    purpose = open_grant(lab["dataset"], city, "stad-open-noisy", noise_epsilon=1.0)
+
+    def read():
+        return client.get(
+            VALUES.format(code="count"), {"dataset": lab["dataset"].pk, **hours()}, HTTP_X_PURPOSE=purpose.code
+        )
+
+    answer = read()
+    assert answer.status_code == 200, answer.json()
+    first = answer.json()
+    cells = first["results"]
+    assert all("noisy" in c["flags"] for c in cells)
+    assert all(c["value"] == c["details"]["in"] + c["details"]["out"] for c in cells)  # in + out, each noised
+    assert first["privacy"]["noise"]["epsilon_per_count"] == 1.0
+    assert PrivacySpend.objects.filter(dataset_id=lab["dataset"].pk).count() == 1
+    assert float(PrivacyBudget.objects.get(pk=lab["dataset"].pk).spent_epsilon) == 6.0  # 3 cells x (in, out)
+    assert [c["details"] for c in read().json()["results"]] == [c["details"] for c in cells]  # the same noise again
+    refused = read()  # 18 > 15: the budget does not cover a third read
+    assert refused.status_code == 403 and refused.json()["reason"] == "privacy_budget_spent"
+    assert float(PrivacyBudget.objects.get(pk=lab["dataset"].pk).spent_epsilon) == 6.0 * 2
+    event = AccessEvent.objects.order_by("-at", "-seq").first()
+    assert (event.decision, event.reason) == ("refused", "privacy_budget_spent")
