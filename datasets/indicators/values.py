@@ -655,10 +655,14 @@ class CellBuilder:
             cell["flags"].append("no_baseline")
             return
         ratio = formulas.busyness_ratio(count, baseline)
-        levels = {name: self.parameters[name] for name in ("quieter", "busier", "much_busier")}
-        levels.update({name: value for name, value in local.get("busyness", {}).items() if name in levels})
+        generic = {name: self.parameters[name] for name in ("quieter", "busier", "much_busier")}
+        own = local.get("busyness")
+        levels = {**generic, **own} if isinstance(own, dict) and set(own) == set(generic) else generic
         cell["value"] = None if ratio is None else round(ratio, 4)
-        cell["level"] = formulas.busyness_level(ratio, **levels)
+        try:
+            cell["level"] = formulas.busyness_level(ratio, **levels)
+        except (TypeError, ValueError):  # the area's levels do not rise (stored before the API checked them)
+            cell["level"] = formulas.busyness_level(ratio, **generic)
 
     # Forecast --------------------------------------------------------------------------------------
 

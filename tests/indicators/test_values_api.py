@@ -101,7 +101,7 @@ def test_flow_per_metre_against_the_limit_with_weidmann_speed(lab, square):
     assert crowded["details"]["expected_speed_ms"] is None  # beyond what Weidmann's relation can carry
 
 
-def test_busyness_against_the_median_of_the_same_hour_in_earlier_weeks(lab):
+def test_busyness_against_the_median_of_the_same_hour_in_earlier_weeks(lab, square, key_client):
     history = []
     for weeks, count_in in ((1, 5), (2, 10), (3, 15), (4, 20)):  # 60, 120, 180, 240 an hour: median 150
         start = MONDAY - timedelta(weeks=weeks)
@@ -111,6 +111,14 @@ def test_busyness_against_the_median_of_the_same_hour_in_earlier_weeks(lab):
     assert cells[0]["details"] == {"count": 180, "baseline": 150.0}
     assert (cells[0]["value"], cells[0]["level"]) == (1.2, "usual")
     assert "no_baseline" in cells[1]["flags"] and cells[1]["value"] is None  # 10:00 had no earlier Mondays
+    # The area's own levels (busy feels different per place): 1.2 is busier where 1.1 already is.
+    steward = key_client(lab["city"], Role.DATA_STEWARD)
+    path = f"/api/v1/areas/{square.pk}/"
+    falling = {"thresholds": {"busyness": {"quieter": 1.5, "busier": 1.1, "much_busier": 1.3}}}
+    assert steward.patch(path, falling, format="json").status_code == 422
+    rising = {"thresholds": {"busyness": {"quieter": 0.5, "busier": 1.1, "much_busier": 1.3}}}
+    assert steward.patch(path, rising, format="json").status_code == 200
+    assert lab["values"]("busyness", **hours())["results"][0]["level"] == "busier"
 
 
 def test_a_cell_of_fewer_than_k_persons_is_suppressed_and_logged(lab):
