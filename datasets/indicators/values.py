@@ -283,7 +283,7 @@ def add_up(rows: list[tuple]) -> Base:
 
 
 def completeness(
-    base: Base, start: datetime, end: datetime, version: SchemaVersion, presence: list | None, seen_sensors: int
+    base: Base, start: datetime, end: datetime, timing: tuple, presence: list | None, seen_sensors: int
 ) -> float | None:
     """The share of the cell the data covers (docs/schemas.md): covered seconds over the seconds the cell's sensors
     were there to count (placed in the area and in service: `presence`, their intervals), or records over those
@@ -297,8 +297,8 @@ def completeness(
         expected = sum(_overlap(since, until, start, end) for since, until in presence)
     if not expected:  # no placement known, or data where none was in force: every sensor seen counts
         expected = seconds * max(base.sensors, seen_sensors, 1)
-    period = version.period.total_seconds() if version.period and version.subject == "sensor" else None
-    if version.time_semantics == version.TimeSemantics.INTERVAL and base.covered is not None:
+    interval, period = timing
+    if interval and base.covered is not None:
         return round(min(base.covered / expected, 1.0), 4)
     if period:
         return round(min(base.records / (expected / period), 1.0), 4)
@@ -435,7 +435,9 @@ class CellBuilder:
     def __init__(self, *, request: Request, offer: Offer, parameters: dict, k: int, plan):
         self.request, self.offer, self.parameters, self.k, self.plan = request, offer, parameters, k, plan
         self.code = request.indicator.code
-        self.version = request.dataset.schema_version
+        version = request.dataset.schema_version
+        period = version.period.total_seconds() if version.period and version.subject == "sensor" else None
+        self.timing = (version.time_semantics == version.TimeSemantics.INTERVAL, period)
         self.suppressed = 0
         self.noised = 0
 
@@ -488,9 +490,14 @@ class CellBuilder:
         if self._needs_occupancy_from_counts():
             until = min(edges[-1] + timedelta(days=1, hours=1), max(request.now, edges[-1]))
             track = self.occupancy_track(series, edges[0] - timedelta(days=1, hours=1), until)
-        cells = []
+        cells, rows, buckets = [], series.rows, series.buckets
+        first = bisect.bisect_left(buckets, edges[0])
         for start, end in zip(edges, edges[1:], strict=False):
-            base = add_up(series.between(start, end))
+            last = first
+            while last < len(buckets) and buckets[last] < end:  # cells and quarters both in time order: one walk
+                last += 1
+            base = add_up(rows[first:last])
+            first = last
             seconds = int((end - start).total_seconds())
             cell = {
                 "start": start.astimezone(request.zone),
@@ -500,7 +507,7 @@ class CellBuilder:
                 "level": None,
                 "observations": base.records,
                 "contributions": None,
-                "completeness": completeness(base, start, end, self.version, there, seen_sensors),
+                "completeness": completeness(base, start, end, self.timing, there, seen_sensors),
                 "flags": [],
                 "details": {},
             }
