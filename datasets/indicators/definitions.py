@@ -452,7 +452,8 @@ _DEFINITIONS = (
         "previous weeks.",
         formula_words=(
             "The bucket's count divided by the baseline: the median count of the same weekday and local time of day "
-            "over the previous `weeks` weeks (weeks without data left out). Below `quieter` it is quieter, from "
+            "over the previous `weeks` weeks (weeks without data, and weeks whose own count is withheld under k, "
+            "left out). Below `quieter` it is quieter, from "
             "`quieter` usual, from `busier` busier, from `much_busier` much busier. No baseline (no earlier data, "
             "or a median of 0) gives no value."
         ),

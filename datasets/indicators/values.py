@@ -690,7 +690,9 @@ class CellBuilder:
             then = weeks_before(start, week, request.bucket, request.zone)
             until = next_edge(then, request.bucket, request.zone)
             base = add_up(series.between(then, until))
-            if base.records and base.total is not None:
+            # A week whose own cell is withheld (1 to k - 1 persons) stays out: the median, or the ratio over it,
+            # would show it.
+            if base.records and base.total is not None and not privacy.persons_suppressed(base.total, self.k):
                 totals.append(base.total)
         return formulas.median(totals) if totals else None
 

@@ -199,11 +199,6 @@ def test_differencing_isolates_a_suppressed_sensor_and_area_only_grants_refuse_t
     assert ask(dataset, areas_only, "count", area=world["areas"][0].pk, **hour).json()["results"][0]["value"] == 23
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="busyness releases its baseline (the median of the same hour in earlier weeks) and the ratio count/baseline "
-    "without checking k: a week whose own count is withheld shows through them (reported to the lead)",
-)
 def test_busyness_does_not_reveal_a_withheld_earlier_week(world):
     week_before = FIRST - timedelta(weeks=1)
     batch = [five_minutes("a1", week_before, 3, 0)] + [five_minutes("a1", FIRST + m * FIVE, 4, 0) for m in range(10)]
