@@ -419,6 +419,34 @@ def test_a_spent_budget_is_a_403_problem_with_its_reason():
     assert "dataset 3" in response.data["detail"] and "4.8" in response.data["detail"]
 
 
+def test_a_refusal_after_the_decision_is_logged_with_its_reason(world):
+    """The values endpoint spends after the guard allowed the request: its access event says why it was
+    refused (privacy_budget_spent), not the generic code of every refusal (purpose_refused)."""
+    from types import SimpleNamespace
+
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from accounts.selectors import ANONYMOUS
+    from api.guard import GuardState, guard_finalize
+    from api.problems import problem_exception_handler
+    from purposes.models import AccessEvent
+
+    open_grant(world, noise_epsilon=0.5)
+    dataset = world["dataset"]
+    request = Request(APIRequestFactory().get("/api/v1/indicators/count/values/", {"dataset": dataset.pk}))
+    request._platform_caller = ANONYMOUS
+    state = GuardState()
+    state.purpose_code, state.dataset_ids = "stad-open-research", (dataset.pk,)
+    state.decision = decide(ANONYMOUS, "stad-open-research", dataset)
+    state.remember(vars(state.decision))
+    refused = AccessRefused("privacy_budget_spent", dataset=dataset.pk, needed="1", remaining="0")
+    response = problem_exception_handler(refused, {"request": request})
+    guard_finalize(SimpleNamespace(guard_state=state), request, response)
+    event = AccessEvent.objects.get()
+    assert (event.decision, event.reason, event.status_code) == ("refused", "privacy_budget_spent", 403)
+
+
 # --- the migration there and back ------------------------------------------------------------------------
 
 BEFORE = ("purposes", "0003_access_log_datasets_keyed_by_dataset")
