@@ -24,7 +24,7 @@ def public_datasets() -> QuerySet[Dataset]:
     return (
         Dataset.objects.filter(status=DatasetStatus.ACTIVE)
         .exclude(access=AccessClassification.RESTRICTED)
-        .select_related("owner", "schema_version__schema")
+        .select_related("owner", "schema_version__schema", "privacy_budget")
         .prefetch_related("sensors", "areas")
     )
 

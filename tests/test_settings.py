@@ -79,6 +79,21 @@ def test_a_malformed_boolean_is_refused():
     assert "DJANGO_DEBUG must be true or false" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("lots", "must be a number"),
+        ("nan", "must be a number"),
+        ("inf", "must be a number"),
+        ("-1", "must not be negative"),
+    ],
+)
+def test_a_malformed_privacy_budget_default_is_refused(value, why):
+    result = manage("check", DJANGO_DEBUG="true", DJANGO_PRIVACY_BUDGET_DEFAULT_EPSILON=value)
+    assert result.returncode != 0
+    assert f"DJANGO_PRIVACY_BUDGET_DEFAULT_EPSILON {why}" in result.stderr
+
+
 def test_database_url_selects_the_database(settings):
     engine = settings.DATABASES["default"]["ENGINE"]
     expected = "sqlite3" if os.environ.get("DATABASE_URL", "").startswith("sqlite") else "postgresql"

@@ -1,12 +1,14 @@
 """Serializers for schemas, datasets and ingest batches."""
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Organisation
 from accounts.selectors import ANONYMOUS, organisation_list
 from api.caller import caller_of
 from api.fields import ScopedPrimaryKeyRelatedField, ScopedSlugRelatedField
+from datasets.indicators.privacy import privacy_budget_view
 from datasets.models import AccessClassification, Dataset, IngestBatch, SchemaVersion, StandardSchema
 from datasets.selectors import dataset_places
 from purposes import selectors as purposes_selectors
@@ -92,6 +94,30 @@ class StandardSchemaListSerializer(StandardSchemaSerializer):
         return self._versions(schema)[-1].version
 
 
+class PrivacyBudgetSerializer(serializers.Serializer):
+    """A dataset's privacy budget for noisy answers under open grants (docs/privacy-of-aggregates.md)."""
+
+    total_epsilon = serializers.FloatField(help_text="What readers may spend all told.")
+    spent_epsilon = serializers.FloatField(help_text="What they spent since the last reset (the ledger's sum).")
+    remaining_epsilon = serializers.FloatField()
+    default_total = serializers.BooleanField(help_text="The total is the platform's default, not the owner's own.")
+    reset_at = serializers.DateTimeField(allow_null=True, help_text="When the owner last set spent back to 0.")
+
+
+class PrivacyBudgetChangeSerializer(serializers.Serializer):
+    total_epsilon = serializers.DecimalField(
+        max_digits=30,
+        decimal_places=9,
+        allow_null=True,
+        required=False,
+        coerce_to_string=False,
+        help_text="From 0 (no noisy answers) to 1,000,000; null: back to the platform's default.",
+    )
+    reset = serializers.BooleanField(
+        required=False, default=False, help_text="Set what was spent back to 0 (the ledger keeps every charge)."
+    )
+
+
 class DatasetSerializer(serializers.ModelSerializer):
     owner = ScopedSlugRelatedField(
         slug_field="slug",
@@ -138,6 +164,10 @@ class DatasetSerializer(serializers.ModelSerializer):
         help_text="Bounding box of the sensors and areas you may see: outside the owner, public sensors only."
     )
     temporal_coverage = serializers.SerializerMethodField(help_text="First and last observation held.")
+    privacy_budget = serializers.SerializerMethodField(
+        help_text="The privacy budget noisy answers under open grants spend; its owner's data steward changes it "
+        "(PATCH privacy-budget/)."
+    )
 
     class Meta:
         model = Dataset
@@ -165,6 +195,7 @@ class DatasetSerializer(serializers.ModelSerializer):
             "collection_purposes",
             "access",
             "status",
+            "privacy_budget",
             "created_at",
             "updated_at",
         ]
@@ -186,6 +217,10 @@ class DatasetSerializer(serializers.ModelSerializer):
 
     def get_spatial_coverage(self, dataset) -> list[float] | None:
         return self._places.bbox
+
+    @extend_schema_field(PrivacyBudgetSerializer)
+    def get_privacy_budget(self, dataset) -> dict:
+        return PrivacyBudgetSerializer(privacy_budget_view(dataset)).data
 
     def get_temporal_coverage(self, dataset) -> dict | None:
         from datasets.selectors import dataset_time_span

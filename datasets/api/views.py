@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from accounts.models import Role
 from api.caller import caller_of, sole_organisation
 from api.params import query_parameters
 from api.parsers import raw_parser
@@ -19,12 +20,15 @@ from datasets.api.serializers import (
     DatasetSerializer,
     IngestBatchSerializer,
     IngestResultSerializer,
+    PrivacyBudgetChangeSerializer,
+    PrivacyBudgetSerializer,
     PublicDatasetSerializer,
     SchemaVersionSerializer,
     StandardSchemaListSerializer,
     StandardSchemaSerializer,
 )
 from datasets.filtersets import SOURCE_FORMATS, DatasetFilterSet, IngestBatchFilterSet, StandardSchemaFilterSet
+from datasets.indicators import privacy
 from datasets.models import AccessClassification, Dataset, DatasetStatus, IngestBatch, SchemaVersion, StandardSchema
 
 
@@ -124,6 +128,7 @@ class DatasetViewSet(ScopedModelViewSet):
         "records": services.INGEST_ROLES,
         "fiware": services.INGEST_ROLES,
         "batches": ANY_MEMBER,
+        "privacy_budget": {Role.DATA_STEWARD},
     }
 
     # Actions that read the dataset itself, not its sensors and areas: ingest resolves the sensors it needs
@@ -134,7 +139,7 @@ class DatasetViewSet(ScopedModelViewSet):
         queryset = queryset.select_related("owner", "schema_version__schema")
         if self.action in self.WITHOUT_RELATIONS:
             return queryset
-        return queryset.prefetch_related("sensors", "areas")
+        return queryset.select_related("privacy_budget").prefetch_related("sensors", "areas")
 
     def perform_create(self, serializer):
         caller = caller_of(self.request)
@@ -246,6 +251,19 @@ class DatasetViewSet(ScopedModelViewSet):
         batches = IngestBatchFilterSet(request.query_params, queryset=batches, request=request).qs
         page = self.paginate_queryset(batches)
         return self.get_paginated_response(IngestBatchSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Set the dataset's privacy budget for noisy answers under open grants (a data steward of the owner)",
+        request=PrivacyBudgetChangeSerializer,
+        responses=PrivacyBudgetSerializer,
+    )
+    @action(detail=True, methods=["patch"], url_path="privacy-budget", filterset_class=None)
+    def privacy_budget(self, request, pk=None):
+        change = PrivacyBudgetChangeSerializer(data=request.data)
+        change.is_valid(raise_exception=True)
+        dataset = self.get_object()
+        privacy.privacy_budget_change(caller=caller_of(request), dataset=dataset, **change.validated_data)
+        return Response(PrivacyBudgetSerializer(privacy.privacy_budget_view(dataset)).data)
 
 
 @extend_schema_view(

@@ -105,10 +105,11 @@ def _charge(dataset_id: int, cost: Decimal, total_default: Decimal) -> tuple[Dec
     charges serialise on the row, and each re-reads what the one before it left (PostgreSQL re-evaluates
     the WHERE on the updated row). (spent, total) after it, or None: no row, or over the total."""
     table = PrivacyBudget._meta.db_table
+    # CAST: SQLite receives decimals as text, and compares any number as less than any text.
     sql = (
-        f"UPDATE {table} SET spent_epsilon = spent_epsilon + %s "  # noqa: S608 (the table from the model)
-        "WHERE dataset_id = %s AND spent_epsilon + %s <= COALESCE(total_epsilon, %s) "
-        "RETURNING spent_epsilon, COALESCE(total_epsilon, %s)"
+        f"UPDATE {table} SET spent_epsilon = spent_epsilon + CAST(%s AS NUMERIC) "  # noqa: S608 (the model's table)
+        "WHERE dataset_id = %s AND spent_epsilon + CAST(%s AS NUMERIC) <= COALESCE(total_epsilon, CAST(%s AS NUMERIC)) "
+        "RETURNING spent_epsilon, COALESCE(total_epsilon, CAST(%s AS NUMERIC))"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [cost, dataset_id, cost, total_default, total_default])

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from datasets.indicators import privacy
@@ -19,6 +20,7 @@ from datasets.indicators.privacy import NoisePlan, noise_plan, noisy, persons_su
 from purposes import services as purpose_services
 from purposes.decisions import AccessRefused, PurposeRuleBroken
 from purposes.models import AccessLevel, Grant, PrivacyBudget, PrivacySpend, PurposeCategory
+from tests.datasets.conftest import make_dataset
 from tests.purposes import conftest as purpose_world
 from tests.purposes.conftest import as_role, assess, grant, make_purpose
 
@@ -351,6 +353,62 @@ def test_two_concurrent_spends_near_the_limit_cannot_both_pass(world, row_exists
     assert ledger(world["dataset"]) == [(2, Decimal("0.6"), "stad-open-research")]
 
 
+# --- the owner's budget through the API --------------------------------------------------------------------
+
+BUDGET = "/api/v1/datasets/{}/privacy-budget/"
+
+
+@override_settings(PRIVACY_BUDGET_DEFAULT_EPSILON=50.0)
+def test_the_dataset_shows_its_budget_and_its_steward_changes_it(world, key_client):
+    dataset = world["dataset"]
+    steward = key_client(world["city"], Role.DATA_STEWARD)
+    shown = steward.get(f"/api/v1/datasets/{dataset.pk}/").json()["privacy_budget"]
+    assert shown == {
+        "total_epsilon": 50.0,
+        "spent_epsilon": 0.0,
+        "remaining_epsilon": 50.0,
+        "default_total": True,
+        "reset_at": None,
+    }
+    response = steward.patch(BUDGET.format(dataset.pk), {"total_epsilon": 20}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["total_epsilon"] == 20.0 and response.json()["default_total"] is False
+    noisy_grant = open_grant(world, noise_epsilon=0.5)
+    spend(NoisePlan(0.5, dataset.pk, noisy_grant.pk), counts=10, purpose_code="stad-open-research")
+    listed = steward.get("/api/v1/datasets/").json()["results"]
+    assert [row["privacy_budget"]["remaining_epsilon"] for row in listed] == [15.0]
+    response = steward.patch(BUDGET.format(dataset.pk), {"reset": True}, format="json")
+    assert response.json()["spent_epsilon"] == 0.0 and response.json()["reset_at"] is not None
+    response = steward.patch(BUDGET.format(dataset.pk), {"total_epsilon": None}, format="json")
+    assert response.json()["total_epsilon"] == 50.0 and response.json()["default_total"] is True
+    assert PrivacyBudget.objects.get(dataset=dataset).total_epsilon is None
+    # Bad input: 422 with a pointer.
+    for body, pointer in (({"total_epsilon": -1}, "/total_epsilon"), ({"total_epsilon": "x"}, "/total_epsilon")):
+        response = steward.patch(BUDGET.format(dataset.pk), body, format="json")
+        assert response.status_code == 422, response.content
+        assert response.json()["errors"][0]["pointer"] == pointer
+    # Not the owner's steward: refused, nothing changed.
+    analyst = key_client(world["city"], Role.ANALYST)
+    assert analyst.patch(BUDGET.format(dataset.pk), {"total_epsilon": 999}, format="json").status_code == 403
+    other = key_client(world["police"], Role.DATA_STEWARD)
+    assert other.patch(BUDGET.format(dataset.pk), {"total_epsilon": 999}, format="json").status_code in (403, 404)
+    assert PrivacyBudget.objects.get(dataset=dataset).total_epsilon is None
+
+
+def test_the_dataset_list_reads_the_budgets_with_the_datasets(world, key_client):
+    for _ in range(3):
+        make_dataset(world["city"])
+    PrivacyBudget.objects.create(dataset=world["dataset"], total_epsilon=5, spent_epsilon=1)
+    steward = key_client(world["city"], Role.DATA_STEWARD)
+    steward.get("/api/v1/datasets/")  # warm up: keys, throttles
+    with CaptureQueriesContext(connection) as captured:
+        rows = steward.get("/api/v1/datasets/").json()["results"]
+    assert len(rows) == 4
+    # The budgets come with the datasets (one join), not one query per dataset.
+    assert not [query["sql"] for query in captured if query["sql"].startswith('SELECT "purposes_privacybudget"')]
+    assert [row["privacy_budget"]["remaining_epsilon"] for row in rows if row["id"] == world["dataset"].pk] == [4.0]
+
+
 def test_a_spent_budget_is_a_403_problem_with_its_reason():
     from api.problems import problem_exception_handler
 
@@ -359,6 +417,34 @@ def test_a_spent_budget_is_a_403_problem_with_its_reason():
     assert response.status_code == 403
     assert response.data["reason"] == "privacy_budget_spent"
     assert "dataset 3" in response.data["detail"] and "4.8" in response.data["detail"]
+
+
+def test_a_refusal_after_the_decision_is_logged_with_its_reason(world):
+    """The values endpoint spends after the guard allowed the request: its access event says why it was
+    refused (privacy_budget_spent), not the generic code of every refusal (purpose_refused)."""
+    from types import SimpleNamespace
+
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from accounts.selectors import ANONYMOUS
+    from api.guard import GuardState, guard_finalize
+    from api.problems import problem_exception_handler
+    from purposes.models import AccessEvent
+
+    open_grant(world, noise_epsilon=0.5)
+    dataset = world["dataset"]
+    request = Request(APIRequestFactory().get("/api/v1/indicators/count/values/", {"dataset": dataset.pk}))
+    request._platform_caller = ANONYMOUS
+    state = GuardState()
+    state.purpose_code, state.dataset_ids = "stad-open-research", (dataset.pk,)
+    state.decision = decide(ANONYMOUS, "stad-open-research", dataset)
+    state.remember(vars(state.decision))
+    refused = AccessRefused("privacy_budget_spent", dataset=dataset.pk, needed="1", remaining="0")
+    response = problem_exception_handler(refused, {"request": request})
+    guard_finalize(SimpleNamespace(guard_state=state), request, response)
+    event = AccessEvent.objects.get()
+    assert (event.decision, event.reason, event.status_code) == ("refused", "privacy_budget_spent", 403)
 
 
 # --- the migration there and back ------------------------------------------------------------------------
