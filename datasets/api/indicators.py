@@ -3,10 +3,9 @@
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
 from api.params import query_parameters
@@ -27,7 +26,7 @@ def ids() -> serializers.IntegerField:
 def indicator_or_404(code: str) -> definitions.Indicator:
     found = definitions.indicator(code)
     if found is None:
-        raise Http404(f"No indicator {code!r}: see GET /api/v1/indicators/.")
+        raise exceptions.NotFound(f"No indicator {code!r}: see GET /api/v1/indicators/.")
     return found
 
 

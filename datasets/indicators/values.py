@@ -565,6 +565,22 @@ class CellBuilder:
                 )
         return q if any(value is not None for value in q.values()) else None
 
+    # The numbers of persons each indicator shows (as its value or in its details): all of them are held against k,
+    # since in + out = total and the bands add up to the count (one alone could be undone by subtraction).
+    RELEASED = {
+        "count": ("total", "count_in", "count_out"),
+        "occupancy": ("occupancy", "occupancy_end"),
+        "density": ("occupancy",),
+        "level-of-service": ("occupancy", "total"),
+        "flow": ("total",),
+        "crowding-level": ("occupancy",),
+        "busyness": ("total",),
+        "distancing": DISTANCE_BANDS,
+    }
+
+    def _below_k(self, q: dict) -> bool:
+        return any(privacy.persons_suppressed(q.get(name), self.k) for name in self.RELEASED.get(self.code, ()))
+
     def _contributions(self, q: dict) -> int | None:
         """How many persons the cell is built from (what k is compared with)."""
         if self.code in ("count", "flow", "busyness") or (self.code == "level-of-service" and "occupancy" not in q):
@@ -597,11 +613,12 @@ class CellBuilder:
 
     def _finish(self, cell, q, local, series, start, end, seconds) -> None:
         contributions = self._contributions(q)
-        if self.request.indicator.privacy == "persons" and contributions is not None:
-            if privacy.persons_suppressed(contributions, self.k):
-                cell["flags"].append("suppressed")
-                self.suppressed += 1
-                return
+        if self.request.indicator.privacy == "persons" and (
+            privacy.persons_suppressed(contributions, self.k) or self._below_k(q)
+        ):
+            cell["flags"].append("suppressed")
+            self.suppressed += 1
+            return
         if self.plan is not None and self.request.indicator.privacy == "persons":
             q = self._noise(q, cell[self.request.scope], start, end)
             contributions = self._contributions(q)

@@ -57,7 +57,15 @@ def lab(city, gates, square, key_client):  # noqa: F811
         assert answer.status_code == expect, answer.content[:2000]
         return answer.json() if answer["Content-Type"].endswith("json") else answer
 
-    return {"dataset": dataset, "purpose": purpose, "send": send, "values": values, "reader": reader, "city": city}
+    return {
+        "dataset": dataset,
+        "purpose": purpose,
+        "send": send,
+        "values": values,
+        "reader": reader,
+        "owner": owner,
+        "city": city,
+    }
 
 
 def open_grant(dataset, holder, code, **conditions):

@@ -170,7 +170,8 @@ def test_no_cell_under_k_leaves_under_any_query_the_grant_allows(world):
 def test_differencing_isolates_a_suppressed_sensor_and_area_only_grants_refuse_the_sensor(world):
     a1, a2 = world["sensors"][:2]
     start = FIRST.astimezone(UTC)
-    batch = [five_minutes("a1", start, 3, 0)] + [five_minutes("a2", start + timedelta(minutes=5 * m), 2, 0)
+    # a2 leaves the area: its out (20) enters it, so the area counts 3 + 20 in and nobody out.
+    batch = [five_minutes("a1", start, 3, 0)] + [five_minutes("a2", start + timedelta(minutes=5 * m), 0, 2)
                                                   for m in range(10)]  # fmt: skip
     dataset = counts_dataset(world, batch, k_threshold=10)
     hour = {"bucket": "1h", "tz": "Europe/Amsterdam", "from": FIRST.isoformat(),

@@ -122,7 +122,7 @@ def test_busyness_against_the_median_of_the_same_hour_in_earlier_weeks(lab, squa
 
 
 def test_a_cell_of_fewer_than_k_persons_is_suppressed_and_logged(lab):
-    lab["send"](five_minutes("gate-1", MONDAY, MONDAY + timedelta(minutes=30), 1, 1))  # 6 persons a quarter
+    lab["send"](five_minutes("gate-1", MONDAY, MONDAY + timedelta(minutes=30), 1, 1))  # 3 in and 3 out a quarter
     before = AccessEvent.objects.count()
     body = lab["values"](
         "count", **{**hours("2026-03-02T09:00:00+01:00", "2026-03-02T10:00:00+01:00"), "bucket": "15m"}
@@ -136,7 +136,11 @@ def test_a_cell_of_fewer_than_k_persons_is_suppressed_and_logged(lab):
     event = AccessEvent.objects.order_by("-at", "-seq").first()
     assert AccessEvent.objects.count() == before + 1 and (event.cells, event.cells_suppressed) == (4, 2)
     hour = lab["values"]("count", **hours("2026-03-02T09:00:00+01:00", "2026-03-02T10:00:00+01:00"))["results"]
-    assert hour[0]["value"] == 12 and hour[0]["flags"] == ["incomplete"]  # half the hour has data
+    assert hour[0]["value"] is None and hour[0]["flags"] == ["suppressed", "incomplete"]  # 6 in and 6 out
+    correction = five_minutes("gate-1", MONDAY, MONDAY + timedelta(minutes=30), 2, 2)  # late: 12 in and 12 out
+    assert post_json(lab["owner"], lab["dataset"], correction).status_code == 200
+    hour = lab["values"]("count", **hours("2026-03-02T09:00:00+01:00", "2026-03-02T10:00:00+01:00"))["results"]
+    assert hour[0]["value"] == 24 and hour[0]["flags"] == ["incomplete"]  # half the hour has data
 
 
 def test_a_daylight_saving_day_has_23_hours_and_the_autumn_one_25(lab):
@@ -256,7 +260,7 @@ def test_clear_refusals(lab, gates):
     unknown = lab["reader"].get(
         VALUES.format(code="happiness"), {"dataset": lab["dataset"].pk}, HTTP_X_PURPOSE=lab["purpose"].code
     )
-    assert unknown.status_code == 404
+    assert unknown.status_code == 404 and "happiness" in unknown.json()["detail"]
 
 
 def test_hourly_data_cannot_give_15_minutes(lab, city, key_client):
@@ -354,3 +358,10 @@ def test_a_sensor_out_of_service_is_not_missing_but_a_silent_one_is(lab, gates, 
     lab["send"](morning())
     cells = lab["values"]("count", **hours())["results"]
     assert [(c["completeness"], c["flags"]) for c in cells] == [(0.5, ["incomplete"]), (1.0, []), (1.0, [])]
+
+
+def test_a_cell_whose_in_or_out_is_under_k_is_withheld_whole(lab):
+    """in + out = total: showing the total and the out would give the in, so all go together (like the counts)."""
+    lab["send"](five_minutes("gate-1", MONDAY, MONDAY + HOUR, lambda m: 1 if m.minute < 15 else 0, 10))
+    cells = lab["values"]("count", **hours(end="2026-03-02T10:00:00+01:00"))["results"]
+    assert cells[0]["flags"] == ["suppressed"] and cells[0]["details"] == {}  # in 3, out 120
