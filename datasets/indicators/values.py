@@ -283,7 +283,7 @@ def add_up(rows: list[tuple]) -> Base:
 
 
 def completeness(
-    base: Base, start: datetime, end: datetime, timing: tuple, presence: list | None, seen_sensors: int
+    base: Base, start: datetime, end: datetime, timing: tuple, presence: tuple | None, seen_sensors: int
 ) -> float | None:
     """The share of the cell the data covers (docs/schemas.md): covered seconds over the seconds the cell's sensors
     were there to count (placed in the area and in service: `presence`, their intervals), or records over those
@@ -294,7 +294,8 @@ def completeness(
     seconds = (end - start).total_seconds()
     expected = None
     if presence is not None:
-        expected = sum(_overlap(since, until, start, end) for since, until in presence)
+        always, changing = presence
+        expected = seconds * always + sum(_overlap(since, until, start, end) for since, until in changing)
     if not expected:  # no placement known, or data where none was in force: every sensor seen counts
         expected = seconds * max(base.sensors, seen_sensors, 1)
     interval, period = timing
@@ -309,6 +310,23 @@ def _overlap(since: datetime | None, until: datetime | None, start: datetime, en
     low = start if since is None else max(since, start)
     high = end if until is None else min(until, end)
     return max((high - low).total_seconds(), 0.0)
+
+
+def _split_presence(intervals: list | None, start: datetime, end: datetime) -> tuple[int, list] | None:
+    """(how many sensors are there all of [start, end), the intervals that start or end inside it): the first
+    counted once per cell, the second overlapped cell by cell. None without any known interval."""
+    if not intervals:
+        return None
+    always = sum(
+        1 for since, until in intervals if (since is None or since <= start) and (until is None or until >= end)
+    )
+    changing = [
+        (since, until)
+        for since, until in intervals
+        if not ((since is None or since <= start) and (until is None or until >= end))
+        and _overlap(since, until, start, end) > 0
+    ]
+    return always, changing
 
 
 def presence(scope: str, ids: list[int], dataset: Dataset) -> dict[int, list[tuple]]:
@@ -485,7 +503,7 @@ class CellBuilder:
     def entity_cells(self, key: int, area: Area | None, series: Series, edges: list[datetime]) -> list[dict]:
         request, local = self.request, _local(area)
         seen_sensors = max((row[-1] for row in series.rows), default=1)
-        there = request.presence.get(key) or None
+        there = _split_presence(request.presence.get(key), edges[0], edges[-1])
         track = None
         if self._needs_occupancy_from_counts():
             until = min(edges[-1] + timedelta(days=1, hours=1), max(request.now, edges[-1]))
