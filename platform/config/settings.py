@@ -391,6 +391,11 @@ SPECTACULAR_SETTINGS = {
             "name": "records",
             "description": "Data, read only for a declared purpose (`X-Purpose`); every request is logged.",
         },
+        {
+            "name": "indicators",
+            "description": "Crowd indicators: definitions (no login) and values per area or sensor, for a declared "
+            "purpose; small cells suppressed.",
+        },
         {"name": "public", "description": "Purposes in force and access statistics: public by design."},
     ],
 }
