@@ -5,7 +5,6 @@ from zoneinfo import ZoneInfo
 
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import renderers, serializers
 from rest_framework.response import Response
@@ -19,7 +18,10 @@ from datasets.models import Dataset
 
 DEFAULT_ZONE = "Europe/Amsterdam"
 MAX_CELLS = 100_000
-IDS = serializers.IntegerField(min_value=1, max_value=2**62)
+
+
+def ids() -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=2**62)
 
 
 def indicator_or_404(code: str) -> definitions.Indicator:
@@ -29,10 +31,38 @@ def indicator_or_404(code: str) -> definitions.Indicator:
     return found
 
 
+class IndicatorDefinitionSerializer(serializers.Serializer):
+    """One definition (documentation of the response; datasets.indicators.definitions builds it)."""
+
+    code = serializers.CharField()
+    version = serializers.CharField()
+    title = serializers.CharField()
+    summary = serializers.CharField()
+    formula = serializers.DictField(child=serializers.CharField(), help_text="`words` and `symbols`.")
+    unit = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField(), help_text="area and/or sensor.")
+    privacy = serializers.CharField(help_text="persons: small cells are suppressed; none: no persons counted.")
+    inputs = serializers.ListField(child=serializers.DictField(), help_text="Schemas, measures, aggregation.")
+    parameters = serializers.ListField(
+        child=serializers.DictField(), help_text="Name, default, unit; `local` ones come from the area."
+    )
+    levels = serializers.ListField(child=serializers.DictField())
+    sources = serializers.ListField(child=serializers.CharField())
+    limitations = serializers.ListField(child=serializers.CharField())
+
+
+class IndicatorListSerializer(serializers.Serializer):
+    results = IndicatorDefinitionSerializer(many=True)
+
+
 class IndicatorListView(PublicAPIView):
     openapi_tag = "indicators"
 
-    @extend_schema(summary="The crowd indicators: definitions, formulas, inputs, parameters, sources (no login)")
+    @extend_schema(
+        summary="The crowd indicators: definitions, formulas, inputs, parameters, sources (no login)",
+        responses=IndicatorListSerializer,
+        operation_id="indicators_list",
+    )
     def get(self, request):
         return Response({"results": [found.as_dict() for found in definitions.INDICATORS.values()]})
 
@@ -40,7 +70,7 @@ class IndicatorListView(PublicAPIView):
 class IndicatorDetailView(PublicAPIView):
     openapi_tag = "indicators"
 
-    @extend_schema(summary="One indicator's definition (no login)", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(summary="One indicator's definition (no login)", responses=IndicatorDefinitionSerializer)
     def get(self, request, code: str):
         return Response(indicator_or_404(code).as_dict())
 
@@ -50,10 +80,10 @@ class ValuesQuerySerializer(serializers.Serializer):
 
     dataset = serializers.IntegerField(min_value=1, max_value=2**62, help_text="The dataset's id.")
     area = serializers.ListField(
-        child=IDS, required=False, max_length=500, help_text="Only these areas (repeat); default: all the dataset's."
+        child=ids(), required=False, max_length=500, help_text="Only these areas (repeat); default: all the dataset's."
     )
     sensor = serializers.ListField(
-        child=IDS, required=False, max_length=500, help_text="Values per sensor, for these sensors (repeat)."
+        child=ids(), required=False, max_length=500, help_text="Values per sensor, for these sensors (repeat)."
     )
     vars()["from"] = serializers.DateTimeField(
         required=False, help_text="Start of the first cell (default: 24 hours before the end; 7 days for 1d)."
@@ -102,7 +132,7 @@ class ValuesQuerySerializer(serializers.Serializer):
         longest = timedelta(days=values.MAX_RANGE_DAYS[attrs["bucket"]])
         if start and end and end - start > longest:
             raise serializers.ValidationError(
-                {"to": f"At most {longest.days} days of {attrs['bucket']} cells: take a larger bucket or a shorter range."}
+                {"to": f"At most {longest.days} days of {attrs['bucket']} cells: take a larger bucket or less time."}
             )
         return attrs
 

@@ -288,7 +288,8 @@ _DEFINITIONS = (
         summary="Persons per square metre of the area's usable surface.",
         formula_words=(
             "The bucket's peak occupancy divided by the usable surface of the area (its override, or the geodesic "
-            "surface of its polygon); per sensor, the density a crowd-density sensor measures (highest in the bucket)."
+            "surface of its polygon); where crowd-density sensors placed in the area measure it, the highest density "
+            "they measured in the bucket."
         ),
         formula_symbols="ρ = N / A  (persons/m²)",
         inputs=DENSITY_INPUTS,
@@ -308,6 +309,7 @@ _DEFINITIONS = (
             *OCCUPANCY_LIMITATIONS,
             "An average over the whole surface: a crowd packed in one corner of a large area shows as a low density.",
         ),
+        scopes=("area",),
     ),
     Indicator(
         code="level-of-service",
@@ -440,6 +442,7 @@ _DEFINITIONS = (
             "The density is an average over the area (see density): a local crush can hide in a green area.",
             *OCCUPANCY_LIMITATIONS[:1],
         ),
+        scopes=("area",),
     ),
     Indicator(
         code="busyness",

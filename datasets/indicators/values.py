@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
-from django.db.models import F
+from django.db.models import F, Q
 
 from datasets.indicators import formulas, privacy
 from datasets.indicators.definitions import Indicator
@@ -102,7 +102,9 @@ def check_applicable(indicator: Indicator, version: SchemaVersion, scope: str) -
     """The schema's offer, or NotApplicable saying why the indicator cannot be computed from it."""
     found = offer(version)
     if scope not in indicator.scopes:
-        raise NotApplicable(f"{indicator.code} is given per {' or '.join(indicator.scopes)}, not per {scope}.", "/sensor")
+        raise NotApplicable(
+            f"{indicator.code} is given per {' or '.join(indicator.scopes)}, not per {scope}.", "/sensor"
+        )
     if not NEEDS[indicator.code](found, scope == "area"):
         inputs = "; ".join(f"{', '.join(i.schemas)} ({', '.join(i.measures)})" for i in indicator.inputs)
         raise NotApplicable(
@@ -214,10 +216,8 @@ def read_series(
 def dataset_areas(dataset: Dataset) -> dict[int, Area]:
     """The areas the dataset's values may be given for: its own, and those its sensors were placed in."""
     placed = Placement.objects.filter(sensor__datasets=dataset).values("area_id")
-    return {
-        area.pk: area
-        for area in Area.objects.filter(pk__in=placed).union(Area.objects.filter(datasets=dataset)).order_by("pk")
-    }
+    areas = Area.objects.filter(Q(pk__in=placed) | Q(pk__in=dataset.areas.values("pk")))
+    return {area.pk: area for area in areas.order_by("pk")}
 
 
 def dataset_sensors(decision: AccessDecision, dataset: Dataset) -> dict[int, object]:
@@ -324,7 +324,8 @@ class Request:
 
 
 def _parameters(indicator: Indicator) -> dict:
-    return {parameter.name: parameter.default for parameter in indicator.parameters if not parameter.local}
+    """The generic defaults (a local parameter's default applies where the area sets none)."""
+    return {p.name: p.default for p in indicator.parameters if p.default is not None}
 
 
 def _local(area: Area | None) -> dict:
@@ -332,7 +333,7 @@ def _local(area: Area | None) -> dict:
     if area is None:
         return {}
     surface = area.surface_m2_override or area.surface_m2_computed or None
-    table = area.area_type if area.area_type in formulas.FRUIN_AREA else "walkway"
+    table = formulas.fruin_table(area.area_type)
     return {
         "surface_m2": surface,
         "effective_width_m": area.effective_width_m,
@@ -350,13 +351,13 @@ def indicator_values(*, decision: AccessDecision, request: Request) -> Values:
     read_start = request.start - history
     if indicator.code == "occupancy" or (indicator.code != "count" and found.in_out and not found.occupancy_gauge):
         read_start -= timedelta(days=1, hours=1)  # back to the reset before the range
+    read_end = request.end
+    if indicator.code == "forecast":
+        read_end = request.now + QUARTER
+    elif read_start < request.start:  # occupancy: on to the next reset, whose residual tells the day's drift
+        read_end = min(request.end + timedelta(days=1, hours=1), max(request.now, request.end))
     series = read_series(
-        decision=decision,
-        dataset=dataset,
-        scope=request.scope,
-        ids=request.ids,
-        start=read_start,
-        end=min(request.end, request.now + QUARTER) if indicator.code != "forecast" else request.now + QUARTER,
+        decision=decision, dataset=dataset, scope=request.scope, ids=request.ids, start=read_start, end=read_end
     )
     k = decision.conditions.k
     plan = privacy.noise_plan(decision, dataset)
@@ -445,7 +446,8 @@ class CellBuilder:
         expected_sensors = max((row[-1] for row in series.rows), default=1)
         track = None
         if self._needs_occupancy_from_counts():
-            track = self.occupancy_track(series, edges[0] - timedelta(days=1, hours=1), edges[-1])
+            until = min(edges[-1] + timedelta(days=1, hours=1), max(request.now, edges[-1]))
+            track = self.occupancy_track(series, edges[0] - timedelta(days=1, hours=1), until)
         cells = []
         for start, end in zip(edges, edges[1:], strict=False):
             base = add_up(series.between(start, end))
@@ -526,19 +528,24 @@ class CellBuilder:
             return q["occupancy"]
         return None
 
-    def _noise(self, q: dict, cell_key: str) -> dict:
-        """Laplace noise on each released number of persons (privacy.noisy), counted for the budget."""
-        noised = dict(q)
-        for name in ("count_in", "count_out", "occupancy", "occupancy_end", *DISTANCE_BANDS):
+    def _noise(self, q: dict, subject: int, start: datetime, end: datetime) -> dict:
+        """Laplace noise on each released number of persons (privacy.noisy), counted for the budget. The same
+        number (scope, subject, cell, measure) gets the same noise whichever indicator releases it."""
+        noised, scope = dict(q), self.request.scope
+
+        def noise(name: str, value) -> int:
+            self.noised += 1
+            key = privacy.cell_key(scope=scope, subject=subject, start=start, end=end, measure=name)
+            return max(0, privacy.noisy(self.plan, key, value))
+
+        for name in ("count_in", "count_out", "occupancy", "occupancy_end", "forecast", *DISTANCE_BANDS):
             if noised.get(name) is not None:
-                noised[name] = max(0, privacy.noisy(self.plan, f"{cell_key}|{name}", noised[name]))
-                self.noised += 1
+                noised[name] = noise(name, noised[name])
         if q.get("total") is not None:
             if q.get("count_in") is not None or q.get("count_out") is not None:
                 noised["total"] = (noised.get("count_in") or 0) + (noised.get("count_out") or 0)
             else:
-                noised["total"] = max(0, privacy.noisy(self.plan, f"{cell_key}|total", q["total"]))
-                self.noised += 1
+                noised["total"] = noise("total", q["total"])
         return noised
 
     def _finish(self, cell, q, local, series, start, end, seconds) -> None:
@@ -549,7 +556,7 @@ class CellBuilder:
                 self.suppressed += 1
                 return
         if self.plan is not None and self.request.indicator.privacy == "persons":
-            q = self._noise(q, f"{self.code}|{self.request.scope}:{cell[self.request.scope]}|{start.isoformat()}")
+            q = self._noise(q, cell[self.request.scope], start, end)
             contributions = self._contributions(q)
             cell["flags"].append("noisy")
         cell["contributions"] = contributions if self.request.indicator.privacy == "persons" else None
@@ -627,7 +634,7 @@ class CellBuilder:
             return
         cell["value"] = round(density, 4)
         cell["level"] = formulas.crowding_level(density)
-        if local.get("moving") and density > self.parameters["unstable_moving"]:
+        if formulas.crowding_unstable(density, local.get("moving", False), self.parameters["unstable_moving"]):
             cell["flags"].append("unstable")
 
     def _baseline(self, series: Series, start: datetime, end: datetime, weeks: range) -> float | None:
@@ -647,37 +654,40 @@ class CellBuilder:
         if baseline is None:
             cell["flags"].append("no_baseline")
             return
-        ratio = None if not baseline else count / baseline
-        levels = {name: self.parameters[name] for name in ("quieter", "busier", "much_busier")}
-        levels.update({name: value for name, value in local.get("busyness", {}).items() if name in levels})
+        ratio = formulas.busyness_ratio(count, baseline)
+        generic = {name: self.parameters[name] for name in ("quieter", "busier", "much_busier")}
+        own = local.get("busyness")
+        levels = {**generic, **own} if isinstance(own, dict) and set(own) == set(generic) else generic
         cell["value"] = None if ratio is None else round(ratio, 4)
-        cell["level"] = formulas.busyness_level(ratio, **levels)
+        try:
+            cell["level"] = formulas.busyness_level(ratio, **levels)
+        except (TypeError, ValueError):  # the area's levels do not rise (stored before the API checked them)
+            cell["level"] = formulas.busyness_level(ratio, **generic)
 
     # Forecast --------------------------------------------------------------------------------------
 
-    def _profile(self, series: Series, start: datetime) -> float | None:
-        """The median of the same cell on the same weekday over the last `weeks` weeks that lie before now."""
-        request = self.request
-        first = max(1, math.ceil((start - request.now).total_seconds() / (7 * 86400)) + 1)
-        return self._baseline(series, start, None, range(first, first + self.parameters["weeks"]))
+    def _profile(self, series: Series, start: datetime, end: datetime) -> float | None:
+        """The median of the same cell on the same weekday over the last `weeks` weeks that ended before now."""
+        first = max(1, math.ceil((end - self.request.now).total_seconds() / (7 * 86400)))
+        return self._baseline(series, start, end, range(first, first + self.parameters["weeks"]))
 
     def _forecast(self, cell, series, start, end, area) -> None:
-        profile = self._profile(series, start)
+        profile = self._profile(series, start, end)
         events = self._event_visitors(area, start, end)
         if profile is None:
             cell["flags"].append("no_baseline")
             return
-        expected = profile + events * self.parameters["event_share"]
-        q = {"total": round(expected)}
-        if privacy.persons_suppressed(q["total"], self.k):
+        expected = formulas.forecast_value(profile, events, self.parameters["event_share"])
+        q = {"forecast": round(expected)}
+        if privacy.persons_suppressed(q["forecast"], self.k):
             cell["flags"].append("suppressed")
             self.suppressed += 1
             return
         if self.plan is not None:
-            q = self._noise(q, f"forecast|{self.request.scope}:{cell[self.request.scope]}|{start.isoformat()}")
+            q = self._noise(q, cell[self.request.scope], start, end)
             cell["flags"].append("noisy")
-        cell["value"] = q["total"]
-        cell["contributions"] = q["total"]
+        cell["value"] = q["forecast"]
+        cell["contributions"] = q["forecast"]
         cell["details"] = {"profile": profile, "events": events}
 
     def forecast_error(self, series: Series, edges: list[datetime], area) -> dict:
@@ -707,13 +717,10 @@ class CellBuilder:
         events = self.request.events
         if not events or area is None:
             return 0.0
-        total = 0.0
-        for event in events.get(area.pk, ()):
-            begin, finish, visitors = event
-            overlap = (min(end, finish) - max(start, begin)).total_seconds()
-            if overlap > 0 and finish > begin:
-                total += visitors * overlap / (finish - begin).total_seconds()
-        return total
+        return sum(
+            formulas.event_visitors_in_bucket(visitors, begin, finish, start, end)
+            for begin, finish, visitors in events.get(area.pk, ())
+        )
 
     def _distancing(self, cell, q, local, series, start, end, seconds):
         shares = formulas.distancing_shares(*(q.get(name) or 0 for name in DISTANCE_BANDS))

@@ -7,7 +7,7 @@ import pytest
 from accounts.models import Role
 from purposes.models import AccessLevel
 from sensors.models import Placement
-from tests.datasets.conftest import count_record, make_dataset, make_sensor
+from tests.datasets.conftest import city, count_record, gates, make_dataset, vendor  # noqa: F401 (fixtures)
 from tests.datasets.test_bounds import post_json
 from tests.purposes.conftest import grant, make_purpose
 from tests.security.conftest import make_area
@@ -33,13 +33,13 @@ def five_minutes(sensor, start: datetime, end: datetime, count_in, count_out):
 
 
 @pytest.fixture
-def square(city):
+def square(city):  # noqa: F811 (the fixture imported above)
     """The square (walkway, 20 m² usable, 2 m wide) that gate-1 enters."""
     return make_area(city, "Square", 5.0, 52.0, surface_m2_override=20.0, effective_width_m=2.0)
 
 
 @pytest.fixture
-def lab(city, gates, square, key_client):
+def lab(city, gates, square, key_client):  # noqa: F811
     Placement.objects.create(sensor=gates[0], area=square, direction="enters")
     dataset = make_dataset(city, sensors=gates)
     purpose = make_purpose(city, "stad-indicators")
