@@ -19,8 +19,9 @@ direction applied) to the records, read by an index-only scan of the covering in
 
 Every count cell is checked against SQL's: the area, start and end, the observations (records), and
 value = in + out with details {in, out}, unless suppressed below k; empty buckets must be `no_data`.
-`--profile` then runs Q1 in the process (Django's test client, as the server runs it) and says where its
-time goes: SQL statements by kind, and the Python functions under the request by cumulative time.
+`--profile` then runs the asks again in the process (Django's test client, as the server runs them) and says
+where their time goes: each part of the request (PHASES), the SQL statements, and the Python functions that
+take the most time of their own (cProfile).
 
 Run with `bench/run indicators` (a throwaway cluster) or `BENCH_KEEP=/tmp/dir bench/run indicators` (the
 cluster and its data kept for the next run); `--records 200000` for a quick run.
@@ -30,6 +31,7 @@ import argparse
 import calendar
 import cProfile
 import io
+import os
 import pstats
 import sys
 import time
@@ -328,6 +330,9 @@ class Phases:
                 setattr(target, name, original)
 
 
+PROFILED = [("Q1", "count"), ("Q2", "count"), ("Q3", "count"), ("Q1", "busyness"), ("Q1", "occupancy")]
+
+
 def profile(key: str, asks: list[dict], code: str = "count") -> dict:
     """The asks in this process through Django's test client (the whole stack but gunicorn and the socket): the
     request's time, each part's (PHASES), the SQL by statement, and cProfile's top functions."""
@@ -336,13 +341,14 @@ def profile(key: str, asks: list[dict], code: str = "count") -> dict:
     client = TestClient(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Api-Key {key}", HTTP_X_PURPOSE=PURPOSE)
     for ask in asks[:3]:
         assert client.get(path(code, ask)).status_code == 200
-    statements, request_ms, parts = Statements(), [], defaultdict(list)
+    statements, request_ms, cpu_ms, parts = Statements(), [], [], defaultdict(list)
     with connection.execute_wrapper(statements), Phases() as phases:
         for ask in asks:
             phases.ms.clear()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             response = client.get(path(code, ask))
             request_ms.append((time.perf_counter() - started) * 1000)
+            cpu_ms.append((time.process_time() - cpu) * 1000)
             assert response.status_code == 200, response.content[:400]
             for label, ms in phases.ms.items():
                 parts[label].append(ms)
@@ -358,9 +364,10 @@ def profile(key: str, asks: list[dict], code: str = "count") -> dict:
     profiler.disable()
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("cumulative").print_stats(r"(datasets|purposes|api|accounts|config|rest_framework|django)/", 40)
+    stats.sort_stats("tottime").print_stats(25)
     return {
         "request_ms": percentiles(request_ms),
+        "python_cpu_ms": percentiles(cpu_ms),
         "parts_ms": {label: percentiles(parts[label]) for label, *_ in PHASES if label in parts},
         "parts_missing": phases.missing,
         "sql_ms_per_request": round(sum(sum(ms) for ms in statements.times.values()) / n, 3),
@@ -370,9 +377,10 @@ def profile(key: str, asks: list[dict], code: str = "count") -> dict:
     }
 
 
-def print_profile(code: str, found: dict) -> None:
-    print(f"\nQ1 {code} in the process, {found['requests']} requests: p50 {found['request_ms']['p50']} ms, p95 "
-          f"{found['request_ms']['p95']} ms; the parts (p50, p95 ms):")  # fmt: skip
+def print_profile(label: str, found: dict) -> None:
+    print(f"\n{label} in the process, {found['requests']} requests: p50 {found['request_ms']['p50']} ms, p95 "
+          f"{found['request_ms']['p95']} ms (of which this process's CPU, p50: {found['python_cpu_ms']['p50']} ms); "
+          "the parts (p50, p95 ms):")  # fmt: skip
     for label, figures in found["parts_ms"].items():
         print(f"  {label:<44}{figures['p50']:>8.2f}{figures['p95']:>8.2f}")
     if found["parts_missing"]:
@@ -421,7 +429,7 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=3, help="untimed asks of each kind first")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8767)
-    parser.add_argument("--profile", action="store_true", help="then say where Q1's time goes, in the process")
+    parser.add_argument("--profile", action="store_true", help="then say where the time goes, in the process")
     args = parser.parse_args()
 
     print(f"{args.records:,} records, {SENSORS} sensors in {AREAS} areas, 5-minute intervals, buckets in {TZ}")
@@ -432,16 +440,19 @@ def main() -> None:
     print("Q1's SQL, explained:\n" + explain(asks["Q1"][0]))
     connection.close()
     server = start_server(args.port, args.workers)
+    load = [os.getloadavg()[0]]  # the machine is shared: how busy it was around the timing
     try:
         times, answers = run_questions(args.port, key, asks, args.warm)
         extra_times, extras = run_extras(args.port, key, asks["Q1"], args.warm)
     finally:
         server.terminate()
         server.wait(timeout=30)
+    load.append(os.getloadavg()[0])
     checked = check(answers, extras)
     print(f"answers checked against SQL: {checked}")
 
-    results = {"records": args.records, "repeat": args.repeat, "tz": TZ, "checked": checked}
+    results = {"records": args.records, "repeat": args.repeat, "tz": TZ, "checked": checked, "load_average": load}
+    print(f"load average (1 minute) before and after the timing: {load[0]:.1f}, {load[1]:.1f} ({os.cpu_count()} cores)")
     print(f"\n{'ms':<34}{'HTTP p50':>9}{'p95':>9}{'SQL p50':>9}{'p95':>9}{'p95 x':>9}")
     labels = {
         "Q1": "Q1 count, 1 area, week, 15m",
@@ -459,10 +470,10 @@ def main() -> None:
         print(line(f"Q1 {code} (no SQL baseline)", results[f"Q1_{code}"]["platform_ms"], None, None))
 
     if args.profile:
-        for code in ("count", "busyness"):
-            found = profile(key, asks["Q1"], code)
-            results[f"profile_{code}"] = {k: v for k, v in found.items() if k != "profile"}
-            print_profile(code, found)
+        for name, code in PROFILED:
+            found = profile(key, asks[name], code)
+            results[f"profile_{name}_{code}"] = {k: v for k, v in found.items() if k != "profile"}
+            print_profile(f"{name} {code}", found)
 
     save_results("indicators", results)
 
