@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import renderers, serializers
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from api.params import query_parameters
-from api.renderers import CSVRenderer
+from api.renderers import CSVRenderer, FastJSONRenderer
 from api.views import PublicAPIView, PurposeBoundAPIView
 from datasets import selectors
 from datasets.indicators import definitions, values
@@ -174,7 +174,7 @@ class IndicatorValuesSerializer(serializers.Serializer):
     to = serializers.DateTimeField()
 
 
-class IndicatorGeoJSONRenderer(renderers.JSONRenderer):
+class IndicatorGeoJSONRenderer(FastJSONRenderer):
     """Area values as a FeatureCollection: one Feature per area (its polygon), its cells in `properties.cells`."""
 
     media_type = "application/geo+json"
@@ -209,7 +209,7 @@ class IndicatorValuesView(PurposeBoundAPIView):
 
     openapi_tag = "indicators"
     access_level = "aggregate"
-    renderer_classes = [renderers.JSONRenderer, CSVRenderer, IndicatorGeoJSONRenderer]
+    renderer_classes = [FastJSONRenderer, CSVRenderer, IndicatorGeoJSONRenderer]
     geo_areas: dict = {}
 
     def guard_target(self, request) -> dict:

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
-from django.db.models import F, Q
+from django.db.models import DateTimeField, F, Q, Value
 
 from datasets.indicators import formulas, privacy
 from datasets.indicators.definitions import Indicator
@@ -282,18 +282,55 @@ def add_up(rows: list[tuple]) -> Base:
     return base
 
 
-def completeness(base: Base, seconds: int, version: SchemaVersion, expected_sensors: int) -> float | None:
-    """The share of the cell the data covers (docs/schemas.md): covered seconds over the cell's length times its
-    sensors, or records over those expected for instants with a period."""
+def completeness(
+    base: Base, start: datetime, end: datetime, timing: tuple, presence: list | None, seen_sensors: int
+) -> float | None:
+    """The share of the cell the data covers (docs/schemas.md): covered seconds over the seconds the cell's sensors
+    were there to count (placed in the area and in service: `presence`, their intervals), or records over those
+    expected for instants with a period. Without presence, every sensor seen in the range counts for the whole
+    cell."""
     if not base.records:
         return 0.0
-    sensors = max(base.sensors, expected_sensors, 1)
-    period = version.period.total_seconds() if version.period and version.subject == "sensor" else None
-    if version.time_semantics == version.TimeSemantics.INTERVAL and base.covered is not None:
-        return round(min(base.covered / (seconds * sensors), 1.0), 4)
+    seconds = (end - start).total_seconds()
+    expected = None
+    if presence is not None:
+        expected = sum(_overlap(since, until, start, end) for since, until in presence)
+    if not expected:  # no placement known, or data where none was in force: every sensor seen counts
+        expected = seconds * max(base.sensors, seen_sensors, 1)
+    interval, period = timing
+    if interval and base.covered is not None:
+        return round(min(base.covered / expected, 1.0), 4)
     if period:
-        return round(min(base.records / (seconds / period * sensors), 1.0), 4)
+        return round(min(base.records / (expected / period), 1.0), 4)
     return None
+
+
+def _overlap(since: datetime | None, until: datetime | None, start: datetime, end: datetime) -> float:
+    low = start if since is None else max(since, start)
+    high = end if until is None else min(until, end)
+    return max((high - low).total_seconds(), 0.0)
+
+
+def presence(scope: str, ids: list[int], dataset: Dataset) -> dict[int, list[tuple]]:
+    """When each area's sensors (placed there, and in service) or each sensor (in service) could count:
+    {id: [(since, until)]}, None for an open end."""
+    found: dict[int, list[tuple]] = {key: [] for key in ids}
+    if scope == "area":
+        rows = Placement.objects.filter(area_id__in=ids, sensor__datasets=dataset).values_list(
+            "area_id", "starts_at", "ends_at", "sensor__installed_at", "sensor__removed_at"
+        )
+    else:
+        rows = (
+            dataset.sensors.filter(pk__in=ids)
+            .annotate(none=Value(None, output_field=DateTimeField()))
+            .values_list("pk", "none", "none", "installed_at", "removed_at")
+        )
+    for key, starts, ends, installed, removed in rows:
+        since = max((m for m in (starts, installed) if m is not None), default=None)
+        until = min((m for m in (ends, removed) if m is not None), default=None)
+        if since is None or until is None or since < until:
+            found[key].append((since, until))
+    return found
 
 
 @dataclass
@@ -320,6 +357,7 @@ class Request:
     zone: tzinfo
     now: datetime
     areas: dict = field(default_factory=dict)  # {id: Area}
+    presence: dict = field(default_factory=dict)  # {id: [(since, until)]}: when its sensors could count
     events: dict = field(default_factory=dict)  # forecast: {area_id: [(start, end, expected visitors)]}
 
 
@@ -359,6 +397,7 @@ def indicator_values(*, decision: AccessDecision, request: Request) -> Values:
     series = read_series(
         decision=decision, dataset=dataset, scope=request.scope, ids=request.ids, start=read_start, end=read_end
     )
+    request.presence = presence(request.scope, request.ids, dataset)
     k = decision.conditions.k
     plan = privacy.noise_plan(decision, dataset)
     builder = CellBuilder(request=request, offer=found, parameters=parameters, k=k, plan=plan)
@@ -396,7 +435,9 @@ class CellBuilder:
     def __init__(self, *, request: Request, offer: Offer, parameters: dict, k: int, plan):
         self.request, self.offer, self.parameters, self.k, self.plan = request, offer, parameters, k, plan
         self.code = request.indicator.code
-        self.version = request.dataset.schema_version
+        version = request.dataset.schema_version
+        period = version.period.total_seconds() if version.period and version.subject == "sensor" else None
+        self.timing = (version.time_semantics == version.TimeSemantics.INTERVAL, period)
         self.suppressed = 0
         self.noised = 0
 
@@ -443,14 +484,20 @@ class CellBuilder:
 
     def entity_cells(self, key: int, area: Area | None, series: Series, edges: list[datetime]) -> list[dict]:
         request, local = self.request, _local(area)
-        expected_sensors = max((row[-1] for row in series.rows), default=1)
+        seen_sensors = max((row[-1] for row in series.rows), default=1)
+        there = request.presence.get(key) or None
         track = None
         if self._needs_occupancy_from_counts():
             until = min(edges[-1] + timedelta(days=1, hours=1), max(request.now, edges[-1]))
             track = self.occupancy_track(series, edges[0] - timedelta(days=1, hours=1), until)
-        cells = []
+        cells, rows, buckets = [], series.rows, series.buckets
+        first = bisect.bisect_left(buckets, edges[0])
         for start, end in zip(edges, edges[1:], strict=False):
-            base = add_up(series.between(start, end))
+            last = first
+            while last < len(buckets) and buckets[last] < end:  # cells and quarters both in time order: one walk
+                last += 1
+            base = add_up(rows[first:last])
+            first = last
             seconds = int((end - start).total_seconds())
             cell = {
                 "start": start.astimezone(request.zone),
@@ -460,7 +507,7 @@ class CellBuilder:
                 "level": None,
                 "observations": base.records,
                 "contributions": None,
-                "completeness": completeness(base, seconds, self.version, expected_sensors),
+                "completeness": completeness(base, start, end, self.timing, there, seen_sensors),
                 "flags": [],
                 "details": {},
             }

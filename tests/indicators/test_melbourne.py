@@ -272,12 +272,6 @@ def test_hourly_and_daily_counts_per_sensor_and_area_equal_the_csv_sums():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="values.py counts an area's expected sensors as the most seen in any quarter of the range read, not the "
-    "sensors placed in the area and installed: a sensor that reports nothing in the range leaves its area's cells "
-    "complete (reported to the lead)",
-)
 def test_an_area_cell_without_one_of_its_sensors_is_incomplete_even_when_that_sensor_is_silent_all_range():
     text = emptied_text()
     lines = text.splitlines(keepends=True)

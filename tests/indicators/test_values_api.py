@@ -343,3 +343,14 @@ def test_an_open_grant_with_noise_spends_the_dataset_budget_until_it_refuses(lab
     assert float(PrivacyBudget.objects.get(pk=lab["dataset"].pk).spent_epsilon) == 6.0 * 2
     event = AccessEvent.objects.order_by("-at", "-seq").first()
     assert (event.decision, event.reason) == ("refused", "privacy_budget_spent")
+
+
+def test_a_sensor_out_of_service_is_not_missing_but_a_silent_one_is(lab, gates, square):
+    """Completeness counts the seconds each sensor was placed in the area and in service: gate-2 was removed at
+    10:00, so gate-1 alone makes 10-11 complete; before, gate-2 was there and silent, so 09-10 is half covered."""
+    Placement.objects.create(sensor=gates[1], area=square, direction="enters")
+    gates[1].status, gates[1].removed_at = "removed", MONDAY + HOUR
+    gates[1].save()
+    lab["send"](morning())
+    cells = lab["values"]("count", **hours())["results"]
+    assert [(c["completeness"], c["flags"]) for c in cells] == [(0.5, ["incomplete"]), (1.0, []), (1.0, [])]
