@@ -398,6 +398,19 @@ def print_profile(label: str, found: dict) -> None:
     print(found["profile"])
 
 
+def print_cpu_table(results: dict) -> None:
+    """The parts' CPU time (p50, ms) of every profiled question, as a Markdown table (bench/README.md)."""
+    found = [results[f"profile_{name}_{code}"] for name, code in PROFILED]
+    print("\n| part (CPU ms, p50) | " + " | ".join(f"{name} {code}" for name, code in PROFILED) + " |")
+    print("| --- |" + " ---: |" * len(PROFILED))
+    for label, *_ in PHASES:
+        cells = [f"{f['parts_cpu_ms'][label]['p50']:.1f}" if label in f["parts_cpu_ms"] else "" for f in found]
+        depth = (len(label) - len(label.lstrip())) // 2  # a part inside the part above it
+        print(f"| {'· ' * depth}{label.strip()} | " + " | ".join(cells) + " |")
+    print("| the whole request | " + " | ".join(f"{f['python_cpu_ms']['p50']:.1f}" for f in found) + " |")
+    print("| SQL, all statements (wall, mean) | " + " | ".join(f"{f['sql_ms_per_request']:.1f}" for f in found) + " |")
+
+
 # Main -----------------------------------------------------------------------------------------
 
 
@@ -488,6 +501,7 @@ def main() -> None:
             found = profile(key, asks[name], code)
             results[f"profile_{name}_{code}"] = {k: v for k, v in found.items() if k != "profile"}
             print_profile(f"{name} {code}", found)
+        print_cpu_table(results)
 
     save_results("indicators", results)
 
