@@ -1,6 +1,7 @@
 # Throwaway PostgreSQL cluster for tests and benchmarks (sourced by scripts/test and bench/run).
 # pg_throwaway_start: initdb into a temporary folder, listen on a unix socket only, export
 # DATABASE_URL, and stop and delete the cluster when the calling shell exits.
+# pg_kept_start DIR / pg_kept_stop DIR: the same in DIR, kept running (with its data) between runs.
 
 pg_find_bin() {
     if command -v pg_ctl >/dev/null 2>&1; then
@@ -21,31 +22,66 @@ pg_install() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
 }
 
-pg_throwaway_start() {
-    local bin owner run
-    bin=$(pg_find_bin)
-    if [ -z "$bin" ]; then
+pg_prepare() {
+    # PG_BIN and PG_RUN (runuser as `postgres` when root: PostgreSQL refuses to run as root) for DIR.
+    local dir=$1 owner
+    PG_BIN=$(pg_find_bin)
+    if [ -z "$PG_BIN" ]; then
         pg_install
-        bin=$(pg_find_bin)
+        PG_BIN=$(pg_find_bin)
     fi
-    PG_TMP=$(mktemp -d /tmp/cdp-pg.XXXXXX)
-    run=()
+    PG_RUN=()
     if [ "$(id -u)" -eq 0 ]; then
-        # PostgreSQL refuses to run as root: run it as an unprivileged system user.
         owner=postgres
         id -u "$owner" >/dev/null 2>&1 || useradd --system --no-create-home "$owner"
-        chown "$owner" "$PG_TMP"
-        run=(runuser -u "$owner" --)
+        chown "$owner" "$dir"
+        PG_RUN=(runuser -u "$owner" --)
     fi
-    PG_RUN=("${run[@]}")
-    PG_BIN=$bin
-    "${run[@]}" "$bin/initdb" -D "$PG_TMP/data" -U postgres --auth=trust -E UTF8 --no-locale >"$PG_TMP/initdb.log"
-    "${run[@]}" "$bin/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w -s start \
-        -o "-c listen_addresses='' -k $PG_TMP -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${PG_EXTRA_OPTIONS:-}"
-    trap pg_throwaway_stop EXIT
-    local socket_dir=${PG_TMP//\//%2F}
+}
+
+pg_start_in() {
+    # initdb into DIR/data unless it is there, start the server (socket in DIR), export DATABASE_URL.
+    local dir=$1
+    if [ ! -d "$dir/data" ]; then
+        "${PG_RUN[@]}" "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --no-locale >"$dir/initdb.log"
+    fi
+    "${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -s start \
+        -o "-c listen_addresses='' -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${PG_EXTRA_OPTIONS:-}"
+    local socket_dir=${dir//\//%2F}
     export DATABASE_URL="postgres://postgres@${socket_dir}/postgres"
-    echo "==> throwaway PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on unix socket in $PG_TMP"
+    echo "==> PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on unix socket in $dir"
+}
+
+pg_throwaway_start() {
+    PG_TMP=$(mktemp -d /tmp/cdp-pg.XXXXXX)
+    pg_prepare "$PG_TMP"
+    pg_start_in "$PG_TMP"
+    trap pg_throwaway_stop EXIT
+}
+
+pg_kept_start() {
+    # The cluster in DIR (an absolute path), kept across runs: made on first use, started unless it runs,
+    # and left running at exit, with its data (a benchmark that finds its dataset skips the load).
+    local dir=$1
+    mkdir -p "$dir"
+    pg_prepare "$dir"
+    if "${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+        local socket_dir=${dir//\//%2F}
+        export DATABASE_URL="postgres://postgres@${socket_dir}/postgres"
+        echo "==> the kept PostgreSQL cluster in $dir (running)"
+    else
+        pg_start_in "$dir"
+    fi
+}
+
+pg_kept_stop() {
+    # Stop the kept cluster in DIR and delete its data (only a folder that holds a cluster).
+    local dir=$1
+    [ -f "$dir/data/PG_VERSION" ] || { echo "no PostgreSQL cluster in $dir" >&2; return 1; }
+    pg_prepare "$dir"
+    "${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -s stop || true
+    rm -rf "$dir/data" "$dir/server.log" "$dir/initdb.log"
+    rmdir "$dir" 2>/dev/null || true
 }
 
 pg_throwaway_stop() {
