@@ -23,6 +23,8 @@ from sensors.service_life import Refusal, ServiceLife
 
 MAX_RECORDS = 10_000
 FUTURE_TOLERANCE = timedelta(minutes=5)
+# Planned events (the event calendar, subject `event`) are sent before they happen: up to 3 years ahead.
+EVENTS_AHEAD = timedelta(days=3 * 366)
 KEY_FIELDS = {"sensor", "sensor_id", "observed_from", "observed_to", "observed_at", "event_id"}
 FORMATS = {"application/json": "json", "application/x-ndjson": "ndjson", "text/csv": "csv"}
 
@@ -295,22 +297,24 @@ class TimeOutOfRange(ValueError):
     """A well-formed time outside the platform window."""
 
 
-def _parse_time(text: str, earliest: datetime, latest: datetime) -> datetime:
+def _parse_time(text: str, earliest: datetime, latest: datetime, ahead: str = "5 minutes") -> datetime:
     moment = datetime.fromisoformat(text)
     try:
         utc = in_utc(moment)
     except ValueError:
         utc = None  # year 1 moved east, year 9999 moved west: no UTC form, and far outside the window anyway
     if utc is None or not earliest <= utc <= latest:
-        raise TimeOutOfRange(f"Must lie between {earliest:%Y-%m-%d} and 5 minutes from now (UTC); {text} does not.")
+        raise TimeOutOfRange(f"Must lie between {earliest:%Y-%m-%d} and {ahead} from now (UTC); {text} does not.")
     return utc
 
 
-def _moment_or_problem(text: str, earliest: datetime, latest: datetime) -> datetime | tuple[str, str]:
+def _moment_or_problem(
+    text: str, earliest: datetime, latest: datetime, ahead: str = "5 minutes"
+) -> datetime | tuple[str, str]:
     """The moment in UTC, or why `text` is none: (code, detail). Both depend on the text alone, so a batch
     reads each distinct time once (a batch of 10,000 counts from 300 sensors holds about 70)."""
     try:
-        return _parse_time(text, earliest, latest)
+        return _parse_time(text, earliest, latest, ahead)
     except TimeOutOfRange as error:
         return "out_of_range", str(error)
     except ValueError as error:
@@ -440,7 +444,7 @@ def prepare(
     # Fields that go to `data` (neither key nor typed column); most schemas have few or none.
     loose = set(schema_version.record_schema.get("properties", {})) - KEY_FIELDS - set(columns)
     directory = SensorDirectory(dataset, operator_ids) if by_sensor else None
-    latest = now + FUTURE_TOLERANCE
+    latest, ahead = (now + FUTURE_TOLERANCE, "5 minutes") if by_sensor else (now + EVENTS_AHEAD, "3 years")
     earliest = records_earliest()
     # Records before the retention cutoff (rounded up to a whole rollup bucket): retention deleted their
     # bucket's records and kept its rollups, which already count them (ADR 0009). Taken again, a re-sent
@@ -469,7 +473,7 @@ def prepare(
             text = record[name]
             moment = moments.get(text) if type(text) is str else None
             if moment is None:
-                moment = _moment_or_problem(text, earliest, latest)
+                moment = _moment_or_problem(text, earliest, latest, ahead)
                 if type(text) is str:
                     moments[text] = moment
             if type(moment) is tuple:

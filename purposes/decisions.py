@@ -33,6 +33,11 @@ REASONS = {
     ),
     "too_detailed": "{what} is finer than purpose {purpose} may see for dataset {dataset} ({allowed}).",
     "field_not_granted": "Fields {fields} of dataset {dataset} are not granted to purpose {purpose}.",
+    "privacy_budget_spent": (
+        "The privacy budget of dataset {dataset} does not cover this answer: its noise costs epsilon {needed} and "
+        "{remaining} is left. Ask for fewer cells (fewer areas, a shorter range, a coarser bucket), or ask the "
+        "dataset's owner."
+    ),
 }
 
 # Why a purpose-bound model may be read without a guard decision: the one named escape hatch.
@@ -104,6 +109,9 @@ class AccessDecision:
     grant_ids: tuple[int, ...] = field(default=())
     dataset_owner_ids: dict = field(default_factory=dict, compare=False)  # {dataset_id: owner_id}, for the log
     acting_for_slug: str = ""
+    # {dataset_id: (grant_id, epsilon)} where the dataset is read under an open grant that adds noise
+    # (datasets.indicators.privacy.noise_plan reads it; no query).
+    grant_noise: dict = field(default_factory=dict, compare=False)
     _token: object = field(default=None, repr=False, compare=False)
 
     def covers(self, dataset_id: int) -> bool:

@@ -144,6 +144,11 @@ class PurposeDecision(models.Model):
         return f"{self.purpose_id} {self.action} by {self.actor_name}"
 
 
+# The largest epsilon per released count a grant may set: above it the noise (scale 1/epsilon) is a
+# rounding error on a count, and calling it privacy would mislead.
+NOISE_EPSILON_MAX = 10
+
+
 class Grant(models.Model):
     """Lets a grantee read a dataset for a purpose, at a level, under conditions, for a while.
 
@@ -160,6 +165,11 @@ class Grant(models.Model):
     min_bucket_minutes = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(60 * 24 * 366)])
     area_only = models.BooleanField(default=False)
     k_threshold = models.PositiveIntegerField(default=10, validators=[MaxValueValidator(10_000)])
+    # Open grants only: Laplace noise of scale 1/epsilon on every count released, charged to the dataset's
+    # privacy budget (datasets.indicators.privacy, docs/privacy-of-aggregates.md).
+    noise_epsilon = models.FloatField(
+        null=True, blank=True, help_text="Open grants only: epsilon per released count (> 0, at most 10); null: none."
+    )
     fields = models.JSONField(default=list, blank=True, help_text="Record fields granted; empty: all.")
     valid_from = models.DateTimeField(default=timezone.now)
     valid_until = models.DateTimeField(null=True, blank=True)
@@ -187,6 +197,13 @@ class Grant(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(revoked_at__isnull=True) | ~Q(revoked_reason=""), name="grant_revocation_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=Q(noise_epsilon__isnull=True) | Q(noise_epsilon__gt=0, noise_epsilon__lte=NOISE_EPSILON_MAX),
+                name="grant_noise_epsilon_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(noise_epsilon__isnull=True) | Q(grantee__isnull=True), name="grant_noise_open_only"
             ),
         ]
 
@@ -302,3 +319,63 @@ class ApiKeyPurpose(models.Model):
 
     def __str__(self) -> str:
         return f"{self.api_key_id} → {self.purpose_id}"
+
+
+# Epsilon amounts are exact decimals: the ledger adds up to the budget's spent, to the last digit.
+EPSILON_DIGITS = {"max_digits": 18, "decimal_places": 9}
+
+
+class PrivacyBudget(models.Model):
+    """A dataset's privacy budget for noisy open aggregates: how much epsilon readers under its open grants
+    may spend all told, and how much they spent. No row: nothing spent, the platform's default total.
+
+    Keyed by `dataset_id` (distributed with the data, docs/scaling.md). Spending is one conditional UPDATE
+    (`datasets.indicators.privacy.spend`); the owner raises, lowers or resets it (`privacy_budget_change`).
+    """
+
+    dataset = models.OneToOneField(
+        "datasets.Dataset", primary_key=True, on_delete=models.CASCADE, related_name="privacy_budget"
+    )
+    total_epsilon = models.DecimalField(
+        **EPSILON_DIGITS, null=True, blank=True, help_text="null: the platform's PRIVACY_BUDGET_DEFAULT_EPSILON."
+    )
+    spent_epsilon = models.DecimalField(**EPSILON_DIGITS, default=0)
+    reset_at = models.DateTimeField(null=True, blank=True, help_text="When the owner last set spent back to 0.")
+    changed_at = models.DateTimeField(null=True, blank=True)
+    changed_by_name = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["dataset"]
+        constraints = [
+            models.CheckConstraint(condition=Q(spent_epsilon__gte=0), name="privacybudget_spent_not_negative"),
+            models.CheckConstraint(
+                condition=Q(total_epsilon__isnull=True) | Q(total_epsilon__gte=0),
+                name="privacybudget_total_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"dataset {self.dataset_id}: {self.spent_epsilon} of {self.total_epsilon or 'default'}"
+
+
+class PrivacySpend(models.Model):
+    """One charge to a dataset's privacy budget: a noisy answer under an open grant (append-only ledger:
+    database triggers refuse UPDATE and DELETE, as for the access log).
+
+    On PostgreSQL the primary key is (dataset_id, id) (docs/adr/0008, Citus); Django keeps `id`."""
+
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.PROTECT, related_name="privacy_spends")
+    at = models.DateTimeField(default=timezone.now)
+    epsilon = models.DecimalField(**EPSILON_DIGITS, help_text="Charged: counts x epsilon_per_count, rounded up.")
+    counts = models.PositiveIntegerField(help_text="Noisy numbers released.")
+    epsilon_per_count = models.FloatField()
+    purpose_code = models.CharField(max_length=80)
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="privacy_spends")
+
+    class Meta:
+        ordering = ["dataset", "at", "id"]
+        indexes = [models.Index(fields=["dataset", "at"], name="privacyspend_dataset_time")]
+        constraints = [models.CheckConstraint(condition=Q(epsilon__gt=0), name="privacyspend_epsilon_positive")]
+
+    def __str__(self) -> str:
+        return f"dataset {self.dataset_id}: {self.epsilon} for {self.purpose_code} at {self.at:%Y-%m-%d %H:%M}"

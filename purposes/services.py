@@ -4,6 +4,7 @@ Every rule of purpose binding is decided here; the API layer only parses input a
 errors (`PurposeRuleBroken`, `AccessRefused`) to problem+json.
 """
 
+import math
 import re
 from collections.abc import Iterable
 from datetime import datetime
@@ -19,6 +20,7 @@ from purposes.decisions import PURPOSE_CODE_PATTERN, AccessDecision, AccessRefus
 from purposes.managers import DECISION_TOKEN
 from purposes.models import (
     LEVEL_RANK,
+    NOISE_EPSILON_MAX,
     PUBLIC_CATEGORIES,
     AccessLevel,
     ApiKeyPurpose,
@@ -73,6 +75,25 @@ def _check_k(value: int, pointer: str) -> None:
             f"The suppression threshold k may not be below the platform's {platform_min_k()}.",
             code="k_below_platform_minimum",
             pointer=pointer,
+        )
+
+
+def _check_noise(epsilon: float | None, grantee: Organisation | None) -> None:
+    if epsilon is None:
+        return
+    if grantee is not None:
+        raise PurposeRuleBroken(
+            "Noise is for open grants (grantee null): a named grantee reads exact figures under its own purpose, "
+            "with the grant's k and conditions.",
+            code="noise_on_named_grant",
+            pointer="/noise_epsilon",
+        )
+    if not (math.isfinite(epsilon) and 0 < epsilon <= NOISE_EPSILON_MAX):
+        raise PurposeRuleBroken(
+            f"noise_epsilon is the epsilon per released count: more than 0 and at most {NOISE_EPSILON_MAX} "
+            "(smaller: more noise, and each answer costs less of the dataset's privacy budget).",
+            code="out_of_range",
+            pointer="/noise_epsilon",
         )
 
 
@@ -279,6 +300,7 @@ def grant_create(
             pointer="/grantee",
         )
     _check_k(conditions.setdefault("k_threshold", settings.PURPOSE_DEFAULT_K), "/k_threshold")
+    _check_noise(conditions.get("noise_epsilon"), grantee)
     _check_validity(conditions.get("valid_from", timezone.now()), conditions.get("valid_until"))
     if is_repurposing(dataset, purpose):
         if assessment is None:
@@ -485,6 +507,7 @@ def access_decide(
 
     conditions: list[Conditions] = []
     used: list[int] = []
+    noise: dict[int, tuple[int, float]] = {}
     for dataset_id in dataset_ids:
         # The owner's collection purposes act as its grants at records level.
         if dataset_id in collected:
@@ -501,7 +524,12 @@ def access_decide(
         if not usable:
             reason, values = _grant_problem(candidates, at)
             raise AccessRefused(reason, context=context, purpose=purpose.code, dataset=dataset_id, **values)
-        levelled = [grant for grant in usable if LEVEL_RANK[grant.level] >= LEVEL_RANK[level]]
+        # A grant that names the caller's organisation before an open one (stable: by id within each): it reads
+        # exact figures under its own conditions, and spends no open grant's privacy budget.
+        levelled = sorted(
+            (grant for grant in usable if LEVEL_RANK[grant.level] >= LEVEL_RANK[level]),
+            key=lambda grant: grant.grantee_id is None,
+        )
         if not levelled:
             raise AccessRefused(
                 "level_not_granted",
@@ -522,6 +550,8 @@ def access_decide(
         if chosen is None:
             raise AccessRefused("too_detailed", context=context, purpose=purpose.code, dataset=dataset_id, **problem)
         used.append(chosen.pk)
+        if chosen.grantee_id is None and chosen.noise_epsilon is not None:
+            noise[dataset_id] = (chosen.pk, chosen.noise_epsilon)
 
     merged = Conditions(
         min_bucket_minutes=max(c.min_bucket_minutes for c in conditions),
@@ -550,6 +580,7 @@ def access_decide(
         grant_ids=tuple(used),
         dataset_owner_ids=owners,
         acting_for_slug=context.get("acting_for_slug", ""),
+        grant_noise=noise,
         _token=DECISION_TOKEN,
     )
 

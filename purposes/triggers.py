@@ -1,20 +1,25 @@
-"""Database triggers that keep the access log append-only (used by a migration and by `flush`)."""
+"""Database triggers that keep the access log and the privacy ledger append-only (used by migrations and by
+`flush`)."""
 
-APPEND_ONLY_TABLES = ("purposes_accessevent", "purposes_accesseventdataset")
+# What migration 0002 made append-only: fixed, since that migration runs before the tables below exist.
+ACCESS_LOG_TABLES = ("purposes_accessevent", "purposes_accesseventdataset")
+# The privacy budget's ledger of spends (migration 0004).
+LEDGER_TABLES = ("purposes_privacyspend",)
+APPEND_ONLY_TABLES = ACCESS_LOG_TABLES + LEDGER_TABLES
 
 POSTGRESQL_FUNCTION = """
 CREATE OR REPLACE FUNCTION access_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'the access log is append-only: % on % refused', TG_OP, TG_TABLE_NAME
+    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END
 $$;
 """
 
 
-def create_sql(vendor: str) -> list[str]:
+def create_sql(vendor: str, tables: tuple[str, ...] = APPEND_ONLY_TABLES) -> list[str]:
     statements = [POSTGRESQL_FUNCTION] if vendor == "postgresql" else []
-    for table in APPEND_ONLY_TABLES:
+    for table in tables:
         if vendor == "postgresql":
             statements += [
                 f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
@@ -26,14 +31,14 @@ def create_sql(vendor: str) -> list[str]:
             for operation in ("UPDATE", "DELETE"):
                 statements.append(
                     f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, 'the access log is append-only: {operation} refused'); END"
+                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {operation} refused'); END"
                 )
     return statements
 
 
-def drop_sql(vendor: str) -> list[str]:
+def drop_sql(vendor: str, tables: tuple[str, ...] = APPEND_ONLY_TABLES) -> list[str]:
     statements = []
-    for table in APPEND_ONLY_TABLES:
+    for table in tables:
         if vendor == "postgresql":
             statements += [
                 f"DROP TRIGGER IF EXISTS {table}_no_change ON {table}",

@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from datasets.api.indicators import IndicatorDetailView, IndicatorListView, IndicatorValuesView
 from datasets.api.records import CountListView, RecordListView
 from datasets.api.views import (
     CatalogView,
@@ -26,5 +27,8 @@ urlpatterns = [
     path("public/catalog/", CatalogView.as_view(), name="public-catalog"),
     path("records/", RecordListView.as_view(), name="record-list"),
     path("aggregates/counts/", CountListView.as_view(), name="count-list"),
+    path("indicators/", IndicatorListView.as_view(), name="indicator-list"),
+    path("indicators/<slug:code>/", IndicatorDetailView.as_view(), name="indicator-detail"),
+    path("indicators/<slug:code>/values/", IndicatorValuesView.as_view(), name="indicator-values"),
     *router.urls,
 ]

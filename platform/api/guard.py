@@ -116,8 +116,9 @@ def guard_finalize(view, request, response):
         return response  # refused before the guard ran (401, role 403, 429): nothing was read
     allowed = state.decision is not None and response.status_code < 400
     if not state.reason and not allowed:
-        code = getattr(getattr(response, "data", None), "get", lambda *_: None)("code")
-        state.reason = code or f"http_{response.status_code}"
+        # A refusal after the decision (a spent privacy budget) carries its own reason; other errors their code.
+        found = getattr(getattr(response, "data", None), "get", lambda *_: None)
+        state.reason = found("reason") or found("code") or f"http_{response.status_code}"
     caller = caller_of(request)
     try:
         owners = state.dataset_owner_ids

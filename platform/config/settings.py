@@ -1,5 +1,6 @@
 """Django settings for the Crowd Data Platform, read from the environment (see .env.example, docs/deployment.md)."""
 
+import math
 import os
 from datetime import date, timedelta
 from pathlib import Path
@@ -42,6 +43,19 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}")
+    return number
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -295,6 +309,11 @@ CATALOG_PUBLISHER = os.environ.get("DJANGO_CATALOG_PUBLISHER", "Crowd Data Platf
 # Purpose binding: cells of fewer than k contributions are suppressed; k is never below PURPOSE_MIN_K.
 PURPOSE_MIN_K = max(5, env_int("DJANGO_PURPOSE_MIN_K", 5))
 PURPOSE_DEFAULT_K = max(PURPOSE_MIN_K, env_int("DJANGO_PURPOSE_DEFAULT_K", 10))
+# Noise on open grants: the epsilon a dataset's readers may spend all told until its owner sets a total of its
+# own (docs/privacy-of-aggregates.md). Each noisy answer charges epsilon x the counts it releases.
+PRIVACY_BUDGET_DEFAULT_EPSILON = env_float("DJANGO_PRIVACY_BUDGET_DEFAULT_EPSILON", 100.0)
+if PRIVACY_BUDGET_DEFAULT_EPSILON < 0:
+    raise ImproperlyConfigured("DJANGO_PRIVACY_BUDGET_DEFAULT_EPSILON must not be negative")
 # The access log is sharded into this many hash chains, so that appends do not serialise the platform.
 ACCESS_LOG_CHAINS = max(1, env_int("DJANGO_ACCESS_LOG_CHAINS", 8))
 
@@ -390,6 +409,11 @@ SPECTACULAR_SETTINGS = {
         {
             "name": "records",
             "description": "Data, read only for a declared purpose (`X-Purpose`); every request is logged.",
+        },
+        {
+            "name": "indicators",
+            "description": "Crowd indicators: definitions (no login) and values per area or sensor, for a declared "
+            "purpose; small cells suppressed.",
         },
         {"name": "public", "description": "Purposes in force and access statistics: public by design."},
     ],

@@ -246,6 +246,7 @@ class GrantSerializer(serializers.ModelSerializer):
             "min_bucket_minutes",
             "area_only",
             "k_threshold",
+            "noise_epsilon",
             "fields",
             "valid_from",
             "valid_until",

@@ -6,11 +6,11 @@ from purposes import triggers
 
 
 def create(apps, schema_editor):
-    triggers.execute(schema_editor.connection, triggers.create_sql(schema_editor.connection.vendor))
+    triggers.execute(schema_editor.connection, triggers.create_sql(schema_editor.connection.vendor, triggers.ACCESS_LOG_TABLES))
 
 
 def drop(apps, schema_editor):
-    triggers.execute(schema_editor.connection, triggers.drop_sql(schema_editor.connection.vendor))
+    triggers.execute(schema_editor.connection, triggers.drop_sql(schema_editor.connection.vendor, triggers.ACCESS_LOG_TABLES))
 
 
 class Migration(migrations.Migration):

@@ -467,9 +467,23 @@ class WeeklyThresholdSerializer(ThresholdLevelsSerializer):
     hour = serializers.IntegerField(min_value=0, max_value=23, required=False, help_text="omit for the whole day")
 
 
+class BusynessThresholdsSerializer(WholeValueMixin, serializers.Serializer):
+    """The area's own busyness levels: ratios of a bucket's count to its baseline (the busyness indicator)."""
+
+    quieter = serializers.FloatField(min_value=0, max_value=100, help_text="Below this ratio: quieter than usual.")
+    busier = serializers.FloatField(min_value=0, max_value=100, help_text="From this ratio: busier than usual.")
+    much_busier = serializers.FloatField(min_value=0, max_value=100, help_text="From this ratio: much busier.")
+
+    def validate(self, attrs):
+        if not attrs["quieter"] < attrs["busier"] < attrs["much_busier"]:
+            raise serializers.ValidationError("Ratios must rise: quieter < busier < much_busier.")
+        return attrs
+
+
 class ThresholdsSerializer(serializers.Serializer):
     default = ThresholdLevelsSerializer(required=False)
     weekly = WeeklyThresholdSerializer(many=True, required=False)
+    busyness = BusynessThresholdsSerializer(required=False)
 
 
 class AreaSerializer(serializers.ModelSerializer):

@@ -5,7 +5,7 @@ import re
 from tests.deploy.conftest import PROJECT
 
 SOURCES = ["platform/config/settings.py", "platform/config/envfile.py", "platform/config/gunicorn.conf.py"]
-READ = re.compile(r"""(?:os\.environ\.get|env_bool|env_int|env_list|_int)\(\s*["']([A-Z][A-Z0-9_]+)["']""")
+READ = re.compile(r"""(?:os\.environ\.get|env_bool|env_int|env_float|env_list|_int)\(\s*["']([A-Z][A-Z0-9_]+)["']""")
 
 
 def names_read() -> set[str]:

@@ -44,6 +44,8 @@ DISTRIBUTED = {
     "datasets_idempotencykey": "one row per idempotent batch",
     "datasets_retentionrun": "one row per dataset per retention run",
     "purposes_accesseventdataset": "one row per dataset per data request (the access log's dataset index)",
+    "purposes_privacyspend": "one row per noisy answer (the privacy budget's ledger)",
+    "purposes_privacybudget": "one row per dataset, updated by every noisy answer: colocated with its ledger",
 }
 # Small: rows per organisation, person, sensor, area, schema, purpose or dataset; never per record or request.
 REFERENCE = {
