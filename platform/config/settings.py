@@ -317,7 +317,8 @@ if PRIVACY_BUDGET_DEFAULT_EPSILON < 0:
 # The access log is sharded into this many hash chains, so that appends do not serialise the platform.
 ACCESS_LOG_CHAINS = max(1, env_int("DJANGO_ACCESS_LOG_CHAINS", 8))
 
-# Records are plausible only between this day (UTC) and five minutes from now (docs/errors.md, out_of_range).
+# Records are plausible only between this day (UTC) and five minutes from now, planned events up to three years
+# from now (docs/errors.md, out_of_range).
 try:
     RECORDS_EARLIEST = date.fromisoformat(os.environ.get("DJANGO_RECORDS_EARLIEST", "1990-01-01")).isoformat()
 except ValueError:
