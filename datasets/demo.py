@@ -2,7 +2,7 @@
 
 import csv
 import math
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -42,20 +42,17 @@ def _ingest(caller, dataset, records: list[dict], batch_size: int = 5000, partia
 
 
 def coming_event(now: datetime, area: Area) -> dict:
-    """An event in the calendar within the next 48 hours: the next evening (18:00-23:00, local) that starts
-    at least an hour from now, so that the dashboard's forecast of the next 24 hours usually holds it."""
-    local = now.astimezone(AMSTERDAM_TIME)
-    start = datetime.combine(local.date(), time(18), tzinfo=AMSTERDAM_TIME)
-    if start < local + timedelta(hours=1):
-        start = datetime.combine(local.date() + timedelta(days=1), time(18), tzinfo=AMSTERDAM_TIME)
+    """An event in the calendar a few hours from now (whenever the demo is loaded), so that the dashboard's
+    forecast of the next 24 hours shows what it adds: from the next whole hour + 3 hours, for 4 hours."""
+    start = (now.astimezone(AMSTERDAM_TIME) + timedelta(hours=4)).replace(minute=0, second=0, microsecond=0)
     return {
-        "event_id": f"winter-night-market-{start:%Y-%m-%d}",
-        "event_name": f"Winter night market, {area.name}",
+        "event_id": f"light-art-route-{start:%Y-%m-%d-%H}",
+        "event_name": f"Light art route through {area.name} (demo)",
         "area_id": area.pk,
         "observed_from": start.isoformat(),
-        "observed_to": (start + timedelta(hours=5)).isoformat(),
+        "observed_to": (start + timedelta(hours=4)).isoformat(),
         "expected_visitors": 5000,
-        "category": "market",
+        "category": "other",
     }
 
 
