@@ -273,6 +273,8 @@ X_FRAME_OPTIONS = "DENY"
 # empty: no background, the markers alone (the pages stay usable).
 MAP_TILE_URL = os.environ.get("DJANGO_MAP_TILE_URL", "")
 MAP_TILE_ATTRIBUTION = os.environ.get("DJANGO_MAP_TILE_ATTRIBUTION", "")
+# The public purpose the open dashboard (/dashboard/) reads under: it shows what that purpose opens to anyone.
+DASHBOARD_PURPOSE = os.environ.get("DJANGO_DASHBOARD_PURPOSE", "vbs-open-dashboard")
 
 
 def tile_origin(url: str) -> list[str]:
