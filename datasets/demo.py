@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 import orjson
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Organisation, Role
 from accounts.selectors import Caller
-from datasets import melbourne, services
+from datasets import demo_passages, melbourne, services
 from datasets.models import AccessClassification, DatasetStatus, SchemaVersion
 from sensors.models import Area, Sensor, SensorStatus
 
@@ -27,15 +28,32 @@ def _latest(code: str) -> SchemaVersion:
     return SchemaVersion.objects.filter(schema__code=code).order_by("-published_at").first()
 
 
-def _ingest(caller, dataset, records: list[dict], batch_size: int = 5000) -> None:
+def _ingest(caller, dataset, records: list[dict], batch_size: int = 5000, partial: bool = True) -> None:
     for start in range(0, len(records), batch_size):
-        services.records_ingest(
+        answer = services.records_ingest(
             caller=caller,
             dataset=dataset,
             body=orjson.dumps({"records": records[start : start + batch_size]}),
             content_type="application/json",
-            partial=True,
+            partial=partial,
         )
+        if answer.status >= 400:
+            raise RuntimeError(f"The demo's records for {dataset.title} were refused: {answer.body}")
+
+
+def coming_event(now: datetime, area: Area) -> dict:
+    """An event in the calendar a few hours from now (whenever the demo is loaded), so that the dashboard's
+    forecast of the next 24 hours shows what it adds: from the next whole hour + 3 hours, for 4 hours."""
+    start = (now.astimezone(AMSTERDAM_TIME) + timedelta(hours=4)).replace(minute=0, second=0, microsecond=0)
+    return {
+        "event_id": f"light-art-route-{start:%Y-%m-%d-%H}",
+        "event_name": f"Light art route through {area.name} (demo)",
+        "area_id": area.pk,
+        "observed_from": start.isoformat(),
+        "observed_to": (start + timedelta(hours=4)).isoformat(),
+        "expected_visitors": 5000,
+        "category": "other",
+    }
 
 
 def stratumseind_night(references: list[str]) -> list[dict]:
@@ -142,4 +160,35 @@ def load(organisations: dict[str, Organisation]) -> dict:
              "expected_visitors": 60000, "category": "festival"},
         ],
     )  # fmt: skip
-    return {"melbourne_counts": counts, "stratumseind": stratumseind, "event_calendar": events}
+
+    # The dashboard's dataset: simulated, and saying so wherever it is listed.
+    now = timezone.now()
+    gates = [gate for area in demo_passages.AREAS for gate, _ in area.gates]
+    passages = services.dataset_register(
+        caller=as_city,
+        owner=city,
+        schema_version=_latest("crowd-count-line"),
+        sensors=list(active.filter(controller=city, reference__in=gates).order_by("reference")),
+        areas=list(Area.objects.filter(owner=city, name__in=[area.name for area in demo_passages.AREAS])),
+        title="Centre passages (simulated)",
+        description="SIMULATED DATA, not measured: made-up five-minute counts at the city centre's line counters "
+        "(Stratumseind's two entrances and the station tunnel) for the last five weeks, from a weekday and hour "
+        "profile with random variation (evenings busier on Friday and Saturday). The demo's open dashboard "
+        "(/dashboard/) reads it.",
+        contact_point="crowd@voorbeeldstad.example",
+        themes=["SOCI", "TRAN"],
+        keywords=["simulated", "crowd counts", "dashboard"],
+        update_frequency="5MIN",
+        quality_statement="Simulated by the demo (datasets/demo_passages.py); no person was counted.",
+        retention_days=730,
+        access=AccessClassification.OPEN_AGGREGATE,
+        status=DatasetStatus.ACTIVE,
+    )
+    _ingest(as_city, passages, demo_passages.centre_passages(now), partial=False)
+    _ingest(as_city, events, [coming_event(now, Area.objects.get(owner=city, name="Stratumseind"))], partial=False)
+    return {
+        "melbourne_counts": counts,
+        "stratumseind": stratumseind,
+        "event_calendar": events,
+        "centre_passages": passages,
+    }

@@ -7,6 +7,9 @@
 - Melbourne collects its counts for `melbourne-pedestrian-planning` and `melbourne-open-statistics`,
   and opens the aggregates to anyone who declares the latter (anonymous researchers too).
 - The Crowd Dynamics Lab holds `crowd-lab-flow-research`, approved but granted nothing (yet).
+- Voorbeeldstad publishes how busy its centre is on the open dashboard (/dashboard/) under
+  `vbs-open-dashboard`: its simulated centre passages were collected for it (an open grant), and its event
+  calendar is re-purposed for it (an open grant with an assessment: the calendar holds no personal data).
 """
 
 import secrets
@@ -125,6 +128,26 @@ PURPOSES = [
         },
     ),
     (
+        "gemeente-voorbeeldstad",
+        {
+            "code": "vbs-open-dashboard",
+            "title": "Open dashboard of how busy the city centre is",
+            "decision": "None by the city: residents and visitors see how busy the centre's streets and squares are "
+            "now, against their usual level and the expected hours ahead, and choose when to go.",
+            "description": "Counts per area (never per sensor) in buckets of at least 15 minutes, with small counts "
+            "withheld, read by the public dashboard at /dashboard/ without an account.",
+            "category": PurposeCategory.TRANSPARENCY,
+            "legal_basis": "e",
+            "national_basis": "Wet open overheid (Woo) art. 3.1: active publication of public information; "
+            "Gemeentewet art. 172 (public order).",
+            "dpia_required": False,
+            "allowed_levels": [AGGREGATE],
+            "min_bucket_minutes": 15,
+            "area_only": True,
+            "k_threshold": 10,
+        },
+    ),
+    (
         "city-of-melbourne",
         {
             "code": "melbourne-pedestrian-planning",
@@ -217,6 +240,17 @@ POLICE_ASSESSMENT = {
     "safeguards": "Aggregates only, in buckets of at least 15 minutes; cells of fewer than 10 people withheld; "
     "every access logged and visible to the city; valid for one year and revocable at once.",
     "conclusion": "Compatible, under these safeguards.",
+}
+
+# The event calendar on the open dashboard: re-purposing, though it holds no personal data.
+DASHBOARD_CALENDAR_ASSESSMENT = {
+    "link_between_purposes": "The calendar was kept to keep crowds safe and to plan events; the dashboard tells the "
+    "public which events will make the centre busier, which serves the same safety.",
+    "context_of_collection": "Events are permitted in public, and the permits are published by the city.",
+    "nature_of_data": "No personal data: an event's name, area, times, category and the visitors its permit expects.",
+    "possible_consequences": "Visitors may avoid, or seek out, the busy hours of an event.",
+    "safeguards": "Aggregates only, through the forecast indicator; every access logged.",
+    "conclusion": "Compatible.",
 }
 
 
@@ -312,4 +346,45 @@ def load(
         valid_until=timezone.now() + timedelta(days=365),
         note="Agreed in the nightlife safety covenant (convenant veilig uitgaan) 2026.",
     )
-    return {"purposes": purposes, "open_grant": open_grant, "police_grant": police_grant, "assessment": assessment}
+    dashboard = _open_dashboard(organisations["gemeente-voorbeeldstad"], datasets, purposes)
+    return {
+        "purposes": purposes,
+        "open_grant": open_grant,
+        "police_grant": police_grant,
+        "assessment": assessment,
+        **dashboard,
+    }
+
+
+def _open_dashboard(city: Organisation, datasets: dict[str, Dataset], purposes: dict[str, Purpose]) -> dict:
+    """Open grants for the dashboard: the simulated passages (collected for it) and the event calendar."""
+    passages, events = datasets["centre_passages"], datasets["event_calendar"]
+    dashboard = purposes["vbs-open-dashboard"]
+    _link_collection_purposes(passages, [purposes["vbs-crowd-safety"], dashboard])
+    steward = _person(city, Role.DATA_STEWARD)
+    passages_grant = services.grant_create(
+        caller=steward,
+        dataset=passages,
+        purpose=dashboard,
+        grantee=None,
+        level=AGGREGATE,
+        min_bucket_minutes=15,
+        area_only=True,
+        k_threshold=10,
+        note="Open: how busy the centre is, per area, on the public dashboard.",
+    )
+    calendar_assessment = services.assessment_create(
+        caller=_person(city, Role.PRIVACY_OFFICER), dataset=events, purpose=dashboard, **DASHBOARD_CALENDAR_ASSESSMENT
+    )
+    calendar_grant = services.grant_create(
+        caller=steward,
+        dataset=events,
+        purpose=dashboard,
+        grantee=None,
+        level=AGGREGATE,
+        assessment=calendar_assessment,
+        min_bucket_minutes=15,
+        k_threshold=10,
+        note="Open: the coming events in the dashboard's forecast.",
+    )
+    return {"dashboard_grants": [passages_grant, calendar_grant], "dashboard_assessment": calendar_assessment}

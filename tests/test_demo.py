@@ -54,6 +54,7 @@ IN_FORCE = {
     "melbourne-open-statistics",
     "politie-openbare-orde-stratumseind",
     "crowd-lab-flow-research",
+    "vbs-open-dashboard",
 }
 
 
@@ -80,6 +81,7 @@ def test_demo_datasets_are_collected_for_their_owners_purposes(demo):
     stratumseind = Dataset.objects.get(title="Stratumseind passages")
     melbourne = Dataset.objects.get(owner__slug="city-of-melbourne")
     events = Dataset.objects.get(title="Event calendar Voorbeeldstad")
+    passages = Dataset.objects.get(title="Centre passages (simulated)")
 
     def codes(dataset):
         return set(dataset.collection_purposes.values_list("code", flat=True))
@@ -87,7 +89,8 @@ def test_demo_datasets_are_collected_for_their_owners_purposes(demo):
     assert codes(stratumseind) == {"vbs-crowd-safety"}
     assert codes(events) == {"vbs-crowd-safety", "vbs-event-planning"}
     assert codes(melbourne) == {"melbourne-pedestrian-planning", "melbourne-open-statistics"}
-    for dataset in (stratumseind, melbourne, events):
+    assert codes(passages) == {"vbs-crowd-safety", "vbs-open-dashboard"}
+    for dataset in (stratumseind, melbourne, events, passages):
         assert set(dataset.collection_purposes.values_list("holder", flat=True)) == {dataset.owner_id}
 
 
@@ -106,7 +109,8 @@ def test_demo_grants_one_repurposing_with_its_assessment_and_one_open(demo):
     open_grant = Grant.objects.get(purpose__code="melbourne-open-statistics")
     assert open_grant.grantee is None and open_grant.level == "aggregate" and open_grant.assessment is None
     assert open_grant.dataset.owner.slug == "city-of-melbourne"
-    assert Grant.objects.count() == 2 and CompatibilityAssessment.objects.count() == 1
+    # Two more for the open dashboard (test_demo_dashboard.py), one of them with an assessment.
+    assert Grant.objects.count() == 4 and CompatibilityAssessment.objects.count() == 2
     assert not Grant.objects.filter(purpose__code="crowd-lab-flow-research").exists()
 
 
@@ -158,6 +162,8 @@ def test_public_purposes_list_those_in_force_and_not_the_withdrawn_one(demo):
     police = listed["politie-openbare-orde-stratumseind"]
     assert [dataset["title"] for dataset in police["datasets"]] == ["Stratumseind passages"]
     assert listed["crowd-lab-flow-research"]["datasets"] == []
+    dashboard = [dataset["title"] for dataset in listed["vbs-open-dashboard"]["datasets"]]
+    assert sorted(dashboard) == ["Centre passages (simulated)", "Event calendar Voorbeeldstad"]
 
 
 def test_demo_places_melbourne_sensors_by_their_areas_polygons_and_shows_a_moved_sensor(demo):

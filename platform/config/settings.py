@@ -273,6 +273,8 @@ X_FRAME_OPTIONS = "DENY"
 # empty: no background, the markers alone (the pages stay usable).
 MAP_TILE_URL = os.environ.get("DJANGO_MAP_TILE_URL", "")
 MAP_TILE_ATTRIBUTION = os.environ.get("DJANGO_MAP_TILE_ATTRIBUTION", "")
+# The public purpose the open dashboard (/dashboard/) reads under: it shows what that purpose opens to anyone.
+DASHBOARD_PURPOSE = os.environ.get("DJANGO_DASHBOARD_PURPOSE", "vbs-open-dashboard")
 
 
 def tile_origin(url: str) -> list[str]:
@@ -317,7 +319,8 @@ if PRIVACY_BUDGET_DEFAULT_EPSILON < 0:
 # The access log is sharded into this many hash chains, so that appends do not serialise the platform.
 ACCESS_LOG_CHAINS = max(1, env_int("DJANGO_ACCESS_LOG_CHAINS", 8))
 
-# Records are plausible only between this day (UTC) and five minutes from now (docs/errors.md, out_of_range).
+# Records are plausible only between this day (UTC) and five minutes from now, planned events up to three years
+# from now (docs/errors.md, out_of_range).
 try:
     RECORDS_EARLIEST = date.fromisoformat(os.environ.get("DJANGO_RECORDS_EARLIEST", "1990-01-01")).isoformat()
 except ValueError:

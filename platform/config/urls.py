@@ -25,6 +25,7 @@ urlpatterns = [
     path("", web_views.home, name="home"),
     path("register/", web_views.register, name="register"),
     path("register/sensors/<int:pk>/", web_views.register_sensor, name="register-sensor"),
+    path("dashboard/", web_views.dashboard, name="dashboard"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

@@ -1,15 +1,17 @@
-"""Views of the public pages: home, and the sensor register for citizens (map, list, detail)."""
+"""Views of the public pages: home, the sensor register for citizens (map, list, detail), the open dashboard."""
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
 from accounts.models import Organisation
 from purposes import selectors as purposes_selectors
 from sensors import selectors
 from sensors.filtersets import SensorFilterSet
 from sensors.models import SensorType
+from web import selectors as web_selectors
 
 REGISTER_FILTERS = ("type", "organisation")
 
@@ -51,3 +53,62 @@ def register_sensor(request, pk: int):
         "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
     }
     return render(request, "web/register/sensor.html", context)
+
+
+def dashboard_strings() -> dict:
+    """The words the dashboard's script shows, in the page's language ({name}: filled in by the script)."""
+    return {
+        "levels": {
+            "green": _("green: room to move"),
+            "yellow": _("yellow: busy"),
+            "orange": _("orange: crowded"),
+            "red": _("red: very crowded"),
+        },
+        "busyness": {
+            "quieter": _("quieter than usual"),
+            "usual": _("as busy as usual"),
+            "busier": _("busier than usual"),
+            "much_busier": _("much busier than usual"),
+        },
+        "noLevel": _("crowding level unknown"),
+        "noData": _("no figures in the last 24 hours"),
+        "withheld": _("withheld (fewer than {k} people)"),
+        "noValue": _("no data"),
+        "count": _("People passing per 15 minutes"),
+        "usual": _("Usual: median of the {weeks} previous weeks"),
+        "forecast": _("Forecast"),
+        "people": _("people"),
+        "loading": _("Loading the figures…"),
+        "period": _("Figures from {from} to {to}."),
+        "error": _("The figures could not be loaded: {detail}"),
+        "forecastError": _("The forecast could not be loaded: {detail}"),
+        "noAnswer": _("the platform did not answer."),
+        "noFigures": _("There are no figures for the last 24 hours in any area."),
+        "chartTitle": _("{area}: the last 24 hours and the next"),
+        "chartLabel": _(
+            "Chart of the people passing in {area} per 15 minutes, the usual number and the forecast; "
+            "the numbers are in the table below."
+        ),
+        "events": _("The forecast includes events in the event calendar."),
+    }
+
+
+def dashboard(request):
+    """How busy the city centre is, per area: read in the browser from the indicator API, under a public purpose
+    the page names (settings.DASHBOARD_PURPOSE), as anyone may read it."""
+    sources = web_selectors.dashboard_sources(purpose_code=settings.DASHBOARD_PURPOSE)
+    counts = sources.counts if sources else None
+    context = {"sources": sources, "counts": counts, "purpose_code": settings.DASHBOARD_PURPOSE}
+    if counts is not None:
+        context.update(
+            areas=[
+                {"id": area.pk, "name": area.name, "geometry": area.geometry}
+                for area in counts.areas.order_by("name", "pk")
+            ],
+            strings=dashboard_strings(),
+            values_url=reverse("datasets-api:indicator-values", kwargs={"code": "CODE"}),
+            purpose_url=reverse("purposes-api:public-purpose-detail", kwargs={"code": sources.purpose.code}),
+            tile_url=settings.MAP_TILE_URL,
+            tile_attribution=settings.MAP_TILE_ATTRIBUTION,
+        )
+    return render(request, "web/dashboard.html", context)

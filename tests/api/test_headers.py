@@ -5,7 +5,9 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("path", ["/", "/register/", "/api/v1/schemas/", "/api/docs/", "/api/v1/no-such-thing/"])
+@pytest.mark.parametrize(
+    "path", ["/", "/register/", "/dashboard/", "/api/v1/schemas/", "/api/docs/", "/api/v1/no-such-thing/"]
+)
 def test_every_answer_has_a_strict_content_security_policy(client, path):
     policy = client.get(path)["Content-Security-Policy"]
     directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))

@@ -51,6 +51,24 @@ def test_times_outside_the_platform_window_are_refused(owner_client, dataset, st
     assert not Record.objects.unguarded("integrity").exists()
 
 
+def test_an_event_calendar_plans_events_up_to_three_years_ahead(owner_client, city):
+    """Sensor data cannot lie ahead, but planned events do: a forecast reads the coming ones."""
+    calendar = make_dataset(city, code="event-calendar")
+
+    def event(event_id, days_ahead):
+        start = datetime.now(UTC) + timedelta(days=days_ahead)
+        end = start + timedelta(hours=4)
+        return {"event_id": event_id, "event_name": "Night market", "expected_visitors": 5000,
+                "observed_from": start.isoformat(), "observed_to": end.isoformat()}  # fmt: skip
+
+    response = post_json(owner_client, calendar, [event("tomorrow", 1), event("in-two-years", 1000)])
+    assert response.status_code == 201, response.content
+    assert set(Record.objects.unguarded("integrity").values_list("series", flat=True)) == {"tomorrow", "in-two-years"}
+    too_far = post_json(owner_client, calendar, [event("in-four-years", 4 * 365)])
+    assert refusal(too_far) == [("/records/0/observed_from", "out_of_range")]
+    assert "3 years from now" in too_far.json()["errors"][0]["detail"]
+
+
 def test_the_window_is_one_setting_and_its_first_day_is_in(owner_client, dataset, settings):
     first = count_record(start="1990-01-01T00:00:00Z", end="1990-01-01T00:05:00Z")
     dataset.sensors.update(installed_at=None)

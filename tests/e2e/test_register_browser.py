@@ -98,6 +98,7 @@ def test_no_page_breaks_its_content_security_policy(live_server, demo):
             ("/", "h1"),
             ("/register/", "path.sensor-marker"),
             (f"/register/sensors/{sensor.pk}/", "#sensor-map path.sensor-marker"),
+            ("/dashboard/", "#dashboard[data-state=ready] path.dashboard-area"),
             ("/accounts/login/", "form button[type=submit]"),
             ("/api/docs/", ".swagger-ui .opblock"),
             ("/api/redoc/", "[role=menuitem], .menu-content li"),

@@ -28,7 +28,7 @@ a record outside them is refused with `422` and a pointer to the field (codes in
 [errors.md](errors.md#ingest-limits)):
 
 - **times** lie in the platform window: from 1990-01-01 (UTC; the setting `DJANGO_RECORDS_EARLIEST`)
-  to five minutes from now (`out_of_range`);
+  to five minutes from now (`out_of_range`); planned events (an event calendar) up to three years from now;
 - **intervals** end after they start, and last at most the schema's **period** (its
   `quality.update_frequency`) for sensor data (`interval_too_long`): a record then lies within one
   period, so a rollup bucket holds what happened in it and completeness can be counted. A
