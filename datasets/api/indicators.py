@@ -263,8 +263,6 @@ class IndicatorValuesView(PurposeBoundAPIView):
             )
         if forecast and end > now + timedelta(hours=horizon or 0) + timedelta(days=1):
             raise serializers.ValidationError({"to": f"A forecast reaches at most {horizon} hours ahead of now."})
-        if forecast and start < now - timedelta(days=7):
-            raise serializers.ValidationError({"from": "A forecast starts at most 7 days before now."})
         edges = len(values.cell_edges(start, end, bucket, zone)) - 1 if end - start <= timedelta(days=3660) else 0
         if not edges or edges * max(len(ids), 1) > MAX_CELLS:
             raise serializers.ValidationError(

@@ -407,9 +407,15 @@ def indicator_values(*, decision: AccessDecision, request: Request) -> Values:
     read_start = request.start - history
     if indicator.code == "occupancy" or (indicator.code != "count" and found.in_out and not found.occupancy_gauge):
         read_start -= timedelta(days=1, hours=1)  # back to the reset before the range
-    read_end = request.end
+    read_end, with_error = request.end, False
     if indicator.code == "forecast":
-        read_end = request.now + QUARTER
+        # The profile needs the weeks before the range; the error, the weeks before now: one read when the range
+        # reaches those, else the range's alone (a forecast of a past month reads that month, not every week
+        # since) and no error.
+        recent = request.now - history
+        with_error = request.end >= recent
+        if with_error:
+            read_start, read_end = min(read_start, recent), max(request.end, request.now + QUARTER)
     elif read_start < request.start:  # occupancy: on to the next reset, whose residual tells the day's drift
         read_end = min(request.end + timedelta(days=1, hours=1), max(request.now, request.end))
     series = read_series(
@@ -425,7 +431,7 @@ def indicator_values(*, decision: AccessDecision, request: Request) -> Values:
         area = request.areas.get(key) if request.scope == "area" else None
         rows.extend(builder.entity_cells(key, area, series[key], edges))
         if indicator.code == "forecast":
-            if plan is None:  # the error compares exact counts: not given under noise
+            if plan is None and with_error:  # the error compares exact counts: not given under noise
                 errors.append({request.scope: key, **builder.forecast_error(series[key], edges, area)})
     noise = None
     if plan is not None:
