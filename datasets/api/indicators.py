@@ -17,6 +17,7 @@ from datasets.models import Dataset
 
 DEFAULT_ZONE = "Europe/Amsterdam"
 MAX_CELLS = 100_000
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
 
 
 def ids() -> serializers.IntegerField:
@@ -115,6 +116,9 @@ class ValuesQuerySerializer(serializers.Serializer):
 
     def validate(self, attrs):
         attrs["tz"] = ZoneInfo(attrs.get("tz") or DEFAULT_ZONE)
+        for name in ("from", "to"):  # a moment a time zone can still carry (year 1 or 9999 cannot move)
+            if attrs.get(name) is not None and not EARLIEST_YEAR <= attrs[name].year <= LATEST_YEAR:
+                raise serializers.ValidationError({name: f"Must lie between {EARLIEST_YEAR} and {LATEST_YEAR}."})
         if attrs.get("area") and attrs.get("sensor"):
             raise serializers.ValidationError({"sensor": "Name areas or sensors, not both."})
         start, end = attrs.get("from"), attrs.get("to")
@@ -128,11 +132,6 @@ class ValuesQuerySerializer(serializers.Serializer):
                 raise serializers.ValidationError(
                     {name: f"Must start a {attrs['bucket']} cell in {zone.key}, such as {example}."}
                 )
-        longest = timedelta(days=values.MAX_RANGE_DAYS[attrs["bucket"]])
-        if start and end and end - start > longest:
-            raise serializers.ValidationError(
-                {"to": f"At most {longest.days} days of {attrs['bucket']} cells: take a larger bucket or less time."}
-            )
         return attrs
 
 
@@ -248,13 +247,24 @@ class IndicatorValuesView(PurposeBoundAPIView):
         forecast = indicator.code == "forecast"
         horizon = self._parameter("horizon_hours") if forecast else None
         start, end = values.default_range(dataset, bucket, zone, ahead_hours=horizon, now=now)
+        if "to" in query and "from" not in query:  # the same span before the given end
+            end, start = (
+                query["to"],
+                selectors.bucket_start(query["to"] - (end - start), values.BUCKET_MINUTES[bucket], zone),
+            )
         start, end = query.get("from", start), query.get("to", end)
-        if "from" in query and "to" not in query:
-            end = max(end, start)
+        given = "to" if "to" in query else "from"
         if end <= start:
-            raise serializers.ValidationError({"to": "Must be after `from` (the default end is the end of the data)."})
+            raise serializers.ValidationError({given: "Must be after `from` (the default end is the end of the data)."})
+        longest = values.MAX_RANGE_DAYS[bucket]
+        if end - start > timedelta(days=longest):
+            raise serializers.ValidationError(
+                {given: f"At most {longest} days of {bucket} cells: take a larger bucket or less time."}
+            )
         if forecast and end > now + timedelta(hours=horizon or 0) + timedelta(days=1):
             raise serializers.ValidationError({"to": f"A forecast reaches at most {horizon} hours ahead of now."})
+        if forecast and start < now - timedelta(days=7):
+            raise serializers.ValidationError({"from": "A forecast starts at most 7 days before now."})
         edges = len(values.cell_edges(start, end, bucket, zone)) - 1 if end - start <= timedelta(days=3660) else 0
         if not edges or edges * max(len(ids), 1) > MAX_CELLS:
             raise serializers.ValidationError(

@@ -425,7 +425,8 @@ def indicator_values(*, decision: AccessDecision, request: Request) -> Values:
         area = request.areas.get(key) if request.scope == "area" else None
         rows.extend(builder.entity_cells(key, area, series[key], edges))
         if indicator.code == "forecast":
-            errors.append({request.scope: key, **builder.forecast_error(series[key], edges, area)})
+            if plan is None:  # the error compares exact counts: not given under noise
+                errors.append({request.scope: key, **builder.forecast_error(series[key], edges, area)})
     noise = None
     if plan is not None:
         noise = privacy.spend(plan, counts=builder.noised, purpose_code=decision.purpose_code)
@@ -719,20 +720,27 @@ class CellBuilder:
         if formulas.crowding_unstable(density, local.get("moving", False), self.parameters["unstable_moving"]):
             cell["flags"].append("unstable")
 
-    def _baseline(self, series: Series, start: datetime, end: datetime, weeks: range) -> float | None:
+    def _baseline(self, series: Series, start: datetime, weeks: range, subject: int | None) -> float | None:
+        """The median count of the same cell in earlier weeks. A week whose own cell is withheld (1 to k - 1
+        persons) stays out: the median, or the ratio over it, would show it. Under noise each week's count is
+        the noised one its own cell releases (same key, so the same noise), charged like it; `subject` None:
+        exact, for the forecast's error, which is not given under noise."""
         request, totals = self.request, []
         for week in weeks:
             then = weeks_before(start, week, request.bucket, request.zone)
             until = next_edge(then, request.bucket, request.zone)
             base = add_up(series.between(then, until))
-            # A week whose own cell is withheld (1 to k - 1 persons) stays out: the median, or the ratio over it,
-            # would show it.
-            if base.records and base.total is not None and not privacy.persons_suppressed(base.total, self.k):
-                totals.append(base.total)
+            if not base.records or base.total is None or privacy.persons_suppressed(base.total, self.k):
+                continue
+            total = base.total
+            if self.plan is not None and subject is not None:
+                week_counts = {"count_in": base.count_in, "count_out": base.count_out, "total": base.total}
+                total = self._noise(week_counts, subject, then, until)["total"]
+            totals.append(total)
         return formulas.median(totals) if totals else None
 
     def _busyness(self, cell, q, local, series, start, end, seconds):
-        baseline = self._baseline(series, start, end, range(1, self.parameters["weeks"] + 1))
+        baseline = self._baseline(series, start, range(1, self.parameters["weeks"] + 1), cell[self.request.scope])
         count = q.get("total")
         cell["details"] = {"count": count, "baseline": baseline}
         if baseline is None:
@@ -750,13 +758,13 @@ class CellBuilder:
 
     # Forecast --------------------------------------------------------------------------------------
 
-    def _profile(self, series: Series, start: datetime, end: datetime) -> float | None:
+    def _profile(self, series: Series, start: datetime, end: datetime, subject: int) -> float | None:
         """The median of the same cell on the same weekday over the last `weeks` weeks that ended before now."""
         first = max(1, math.ceil((end - self.request.now).total_seconds() / (7 * 86400)))
-        return self._baseline(series, start, end, range(first, first + self.parameters["weeks"]))
+        return self._baseline(series, start, range(first, first + self.parameters["weeks"]), subject)
 
     def _forecast(self, cell, series, start, end, area) -> None:
-        profile = self._profile(series, start, end)
+        profile = self._profile(series, start, end, cell[self.request.scope])
         events = self._event_visitors(area, start, end)
         if profile is None:
             cell["flags"].append("no_baseline")
@@ -785,7 +793,7 @@ class CellBuilder:
             until = next_edge(moment, request.bucket, request.zone)
             actual = add_up(series.between(moment, until))
             if actual.records and actual.total is not None:
-                predicted = self._baseline(series, moment, until, range(1, weeks + 1))
+                predicted = self._baseline(series, moment, range(1, weeks + 1), None)
                 if predicted is not None:
                     pairs.append((actual.total, predicted))
             moment = until

@@ -257,6 +257,12 @@ def test_clear_refusals(lab, gates):
     assert pointer("sound-level", **hours()) == "/dataset"  # counts give no sound level
     assert pointer("count", sensor=gates[0].pk, area=1, **hours()) == "/sensor"
     assert pointer("count", **{**hours(), "tz": "Mars/Olympus"}) == "/tz"
+    assert pointer("count", **{**hours(), "from": "0001-01-01T00:00:00Z"}) == "/from"  # no time zone can carry it
+    assert pointer("count", **{**hours(), "to": "9999-12-31T23:00:00Z"}) == "/to"
+    assert pointer("count", bucket="1h", **{"from": "2000-01-01T00:00:00Z"}) == "/from"  # years of hours
+    only_to = lab["values"]("count", tz="Europe/Amsterdam", to="2026-03-02T12:00:00+01:00")
+    assert (only_to["from"], len(only_to["results"])) == ("2026-03-01T12:00:00+01:00", 24)  # the 24 hours before
+    assert pointer("forecast", **{"from": "2016-01-01T00:00:00Z", "to": "2016-02-01T00:00:00Z"}) == "/from"
     unknown = lab["reader"].get(
         VALUES.format(code="happiness"), {"dataset": lab["dataset"].pk}, HTTP_X_PURPOSE=lab["purpose"].code
     )
@@ -365,3 +371,21 @@ def test_a_cell_whose_in_or_out_is_under_k_is_withheld_whole(lab):
     lab["send"](five_minutes("gate-1", MONDAY, MONDAY + HOUR, lambda m: 1 if m.minute < 15 else 0, 10))
     cells = lab["values"]("count", **hours(end="2026-03-02T10:00:00+01:00"))["results"]
     assert cells[0]["flags"] == ["suppressed"] and cells[0]["details"] == {}  # in 3, out 120
+
+
+def test_under_noise_the_baseline_is_made_of_the_released_noisy_weeks_and_the_error_is_not_given(lab, city, client):
+    week_before = MONDAY - timedelta(weeks=1)
+    lab["send"](five_minutes("gate-1", week_before, week_before + HOUR, 5, 1) + morning())
+    purpose = open_grant(lab["dataset"], city, "stad-open-noisy-busy", noise_epsilon=0.1)
+
+    def read(code, start):
+        query = {"dataset": lab["dataset"].pk, "bucket": "1h", "tz": "Europe/Amsterdam", "from": start.isoformat(),
+                 "to": (start + HOUR).isoformat()}  # fmt: skip
+        answer = client.get(VALUES.format(code=code), query, HTTP_X_PURPOSE=purpose.code)
+        assert answer.status_code == 200, answer.json()
+        return answer.json()
+
+    released_then = read("count", week_before)["results"][0]["value"]  # the week before, noised
+    busy = read("busyness", MONDAY)["results"][0]
+    assert busy["details"]["baseline"] == released_then  # never the exact 72 behind it
+    assert "noisy" in busy["flags"]
