@@ -116,10 +116,14 @@ def area_passages(area: SimulatedArea, start: datetime, end: datetime) -> list[t
         rng, day_factor = days[local.date()]
         entering = max(0, round(expected_arrivals(area, local) * day_factor * max(0.5, rng.gauss(1.0, 0.07))))
         arrivals.append(entering)
-        # Everybody has left by 4 o'clock (the occupancy indicator's daily reset): the bars close.
-        last = (RESET_HOUR * 60 - local.hour * 60 - local.minute) // 15 - 1 if local.hour < RESET_HOUR else None
-        for later, share in enumerate(area.stay(local)):
-            leaving[index + (later if last is None else min(later, last))] += entering * share
+        # Everybody has left by 4 o'clock (the occupancy indicator's daily reset): who comes after midnight
+        # stays shorter, within the quarter hours left (their shares scaled up), rather than all leaving at once.
+        stay = area.stay(local)
+        if local.hour < RESET_HOUR:
+            stay = stay[: (RESET_HOUR * 60 - local.hour * 60 - local.minute) // 15] or (1.0,)
+            stay = tuple(share / sum(stay) for share in stay) if sum(stay) else (1.0,)
+        for later, share in enumerate(stay):
+            leaving[index + later] += entering * share
     # Whole people leave: round the running total, so that nobody leaves who did not come.
     passages, left, left_rounded = [], 0.0, 0
     for index, moment in enumerate(moments):

@@ -52,6 +52,7 @@ WORDS = {
         "Every read is logged.",
         "heading": "How busy is the city centre?",
         "withheld": "withheld (fewer than 10 people)",
+        "events": "The forecast includes events in the event calendar.",
     },
     "nl": {
         "series": ["Passanten per kwartier", "Normaal: mediaan van de 4 weken ervoor", "Verwachting"],
@@ -59,6 +60,7 @@ WORDS = {
         "Elke lezing wordt vastgelegd.",
         "heading": "Hoe druk is het in het centrum?",
         "withheld": "weggelaten (minder dan 10 personen)",
+        "events": "De verwachting telt de evenementen uit de evenementenkalender mee.",
     },
 }
 
@@ -161,12 +163,16 @@ def test_the_dashboard_shows_levels_chart_and_table_in_english_and_dutch(live_se
             expect(rows).to_have_count(len(drawn["labels"]))
             expect(page.locator("#dashboard-table tbody")).to_contain_text(words["withheld"])
 
-            # Another area: its chart and heading.
+            # Another area: its chart and heading. Stratumseind's forecast adds the demo's coming event.
+            assert areas[1][1] == "Stratumseind"
+            page.locator("#dashboard-table summary").click()  # closed again, for the screenshot
             page.locator(f'#dashboard-areas button[data-area="{areas[1][0]}"]').click()
             expect(page.locator("#dashboard-chart-heading")).to_contain_text(areas[1][1])
             expect(page.locator(f'#dashboard-areas button[data-area="{areas[1][0]}"]')).to_have_attribute(
                 "aria-pressed", "true"
             )
+            expect(page.locator("#dashboard-chart-note")).to_have_text(words["events"])
+            page.screenshot(path=str(ARTEFACTS / f"dashboard-{language}-stratumseind.png"), full_page=True)
 
         assert errors == [], errors
         calls = [request for request in requests if "/api/v1/indicators/" in request.url]
