@@ -12,12 +12,12 @@ from api.params import query_parameters
 from api.renderers import CSVRenderer, FastJSONRenderer
 from api.views import PublicAPIView, PurposeBoundAPIView
 from datasets import selectors
+from datasets.api.records import DataQuerySerializer, ZonedCellsMixin
 from datasets.indicators import definitions, values
 from datasets.models import Dataset
 
 DEFAULT_ZONE = "Europe/Amsterdam"
 MAX_CELLS = 100_000
-EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
 
 
 def ids() -> serializers.IntegerField:
@@ -75,7 +75,7 @@ class IndicatorDetailView(PublicAPIView):
         return Response(indicator_or_404(code).as_dict())
 
 
-class ValuesQuerySerializer(serializers.Serializer):
+class ValuesQuerySerializer(ZonedCellsMixin, DataQuerySerializer):
     """The values endpoint's query, declared once: the code and the OpenAPI document read it here."""
 
     dataset = serializers.IntegerField(min_value=1, max_value=2**62, help_text="The dataset's id.")
@@ -109,30 +109,16 @@ class ValuesQuerySerializer(serializers.Serializer):
         help_text="forecast: an event-calendar dataset whose expected visitors add to the profile.",
     )
 
-    def validate_tz(self, value):
-        if value not in selectors.time_zones():
-            raise serializers.ValidationError("Not an IANA time zone name, e.g. UTC or Europe/Amsterdam.")
-        return value
-
     def validate(self, attrs):
-        attrs["tz"] = ZoneInfo(attrs.get("tz") or DEFAULT_ZONE)
-        for name in ("from", "to"):  # a moment a time zone can still carry (year 1 or 9999 cannot move)
-            if attrs.get(name) is not None and not EARLIEST_YEAR <= attrs[name].year <= LATEST_YEAR:
-                raise serializers.ValidationError({name: f"Must lie between {EARLIEST_YEAR} and {LATEST_YEAR}."})
+        if not isinstance(attrs.get("tz"), ZoneInfo):  # the default is not validated
+            attrs["tz"] = ZoneInfo(DEFAULT_ZONE)
+        zone = attrs["tz"]
+        self.require_cell_edges(
+            attrs, values.BUCKET_MINUTES[attrs["bucket"]], zone, f"{attrs['bucket']} cell", f"in {zone.key}"
+        )
         if attrs.get("area") and attrs.get("sensor"):
             raise serializers.ValidationError({"sensor": "Name areas or sensors, not both."})
-        start, end = attrs.get("from"), attrs.get("to")
-        if start and end and end <= start:
-            raise serializers.ValidationError({"to": "Must be after `from`."})
-        minutes, zone = values.BUCKET_MINUTES[attrs["bucket"]], attrs["tz"]
-        for name in ("from", "to"):
-            moment = attrs.get(name)
-            if moment is not None and not selectors.on_bucket_edge(moment, minutes, zone):
-                example = selectors.bucket_start(moment, minutes, zone).astimezone(zone).isoformat(timespec="minutes")
-                raise serializers.ValidationError(
-                    {name: f"Must start a {attrs['bucket']} cell in {zone.key}, such as {example}."}
-                )
-        return attrs
+        return super().validate(attrs)
 
 
 class IndicatorCellSerializer(serializers.Serializer):

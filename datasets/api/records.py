@@ -36,6 +36,32 @@ class DataQuerySerializer(serializers.Serializer):
         return attrs
 
 
+# The years a moment may have where cells lie on a time zone's clock: year 1 or 9999 cannot move to every zone.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+
+
+class ZonedCellsMixin:
+    """For queries whose cells lie on the clock of `tz`: the zone, and `from` and `to` on the edges of cells."""
+
+    def validate_tz(self, value):
+        if value not in selectors.time_zones():
+            raise serializers.ValidationError("Not an IANA time zone name, e.g. UTC or Europe/Amsterdam.")
+        return ZoneInfo(value)
+
+    @staticmethod
+    def require_cell_edges(attrs: dict, minutes: int, zone: ZoneInfo, cell: str, where: str) -> None:
+        """A range that cuts a cell would make one finer than the bucket asked for: 422 on `from` or `to`."""
+        for name in ("from", "to"):
+            moment = attrs.get(name)
+            if moment is None:
+                continue
+            if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+                raise serializers.ValidationError({name: f"Must lie between {EARLIEST_YEAR} and {LATEST_YEAR}."})
+            if not selectors.on_bucket_edge(moment, minutes, zone):
+                example = selectors.bucket_start(moment, minutes, zone).astimezone(zone).isoformat(timespec="minutes")
+                raise serializers.ValidationError({name: f"Must start a {cell} {where}, such as {example}."})
+
+
 class RecordQuerySerializer(DataQuerySerializer):
     """The records endpoint's query, declared once: the code and the OpenAPI document read it here."""
 
@@ -149,7 +175,7 @@ class RecordListView(PurposeBoundAPIView):
         return Response({"next": next_url, "results": page.rows}, headers=headers)
 
 
-class CountQuerySerializer(DataQuerySerializer):
+class CountQuerySerializer(ZonedCellsMixin, DataQuerySerializer):
     bucket = serializers.ChoiceField(
         choices=list(selectors.BUCKETS),
         default="hour",
@@ -171,25 +197,15 @@ class CountQuerySerializer(DataQuerySerializer):
         "lasts 23 or 25 hours when the clock changes.",
     )
 
-    def validate_tz(self, value):
-        if value not in selectors.time_zones():
-            raise serializers.ValidationError("Not an IANA time zone name, e.g. UTC or Europe/Amsterdam.")
-        return ZoneInfo(value)
-
     def validate(self, attrs):
         attrs = super().validate(attrs)
-        # A bucket is a bucket: a range that cuts one would make a cell finer than the bucket asked for.
         if not isinstance(attrs.get("tz"), ZoneInfo):  # the default is not validated
             attrs["tz"] = ZoneInfo("UTC")
         if attrs.get("area") and attrs["by"] != "area":
             raise serializers.ValidationError({"area": "Only with `by=area`."})
         minutes, zone = selectors.BUCKETS[attrs["bucket"]], attrs["tz"]
-        for name in ("from", "to"):
-            moment = attrs.get(name)
-            if moment is not None and not selectors.on_bucket_edge(moment, minutes, zone):
-                where = "(UTC)" if minutes == 15 else f"in {zone.key}"
-                example = selectors.bucket_start(moment, minutes, zone).astimezone(zone).isoformat(timespec="minutes")
-                raise serializers.ValidationError({name: f"Must start a {attrs['bucket']} {where}, such as {example}."})
+        where = "(UTC)" if minutes == 15 else f"in {zone.key}"
+        self.require_cell_edges(attrs, minutes, zone, attrs["bucket"], where)
         return attrs
 
 

@@ -390,3 +390,10 @@ def test_under_noise_the_baseline_is_made_of_the_released_noisy_weeks_and_the_er
     busy = read("busyness", MONDAY)["results"][0]
     assert busy["details"]["baseline"] == released_then  # never the exact 72 behind it
     assert "noisy" in busy["flags"]
+
+
+def test_the_counts_endpoint_refuses_a_year_no_time_zone_can_carry(lab):
+    """The same edge check as the indicators' (api.records.ZonedCellsMixin): year 1 in Amsterdam was a 500."""
+    query = {"dataset": lab["dataset"].pk, "bucket": "hour", "tz": "Europe/Amsterdam", "from": "0001-01-01T00:00:00Z"}
+    answer = lab["reader"].get("/api/v1/aggregates/counts/", query, HTTP_X_PURPOSE=lab["purpose"].code)
+    assert answer.status_code == 422 and answer.json()["errors"][0]["pointer"] == "/from"
