@@ -249,8 +249,8 @@ class IndicatorValuesView(PurposeBoundAPIView):
             )
         if forecast and end > now + timedelta(hours=horizon or 0) + timedelta(days=1):
             raise serializers.ValidationError({"to": f"A forecast reaches at most {horizon} hours ahead of now."})
-        edges = len(values.cell_edges(start, end, bucket, zone)) - 1 if end - start <= timedelta(days=3660) else 0
-        if not edges or edges * max(len(ids), 1) > MAX_CELLS:
+        edges = values.cell_edges(start, end, bucket, zone)
+        if (len(edges) - 1) * max(len(ids), 1) > MAX_CELLS:
             raise serializers.ValidationError(
                 {"to": f"More than {MAX_CELLS} cells: narrow the range, take fewer areas, or a larger bucket."}
             )
@@ -266,6 +266,7 @@ class IndicatorValuesView(PurposeBoundAPIView):
                 ids=ids,
                 start=start,
                 end=end,
+                edges=edges,
                 bucket=bucket,
                 zone=zone,
                 now=now,
@@ -305,7 +306,9 @@ class IndicatorValuesView(PurposeBoundAPIView):
                     {"sensor": f"Not a sensor of dataset {dataset.pk} whose values you may see: {unknown[0]}."}
                 )
             return {}, wanted
-        known = values.dataset_areas(dataset)
+        known = values.dataset_areas(
+            dataset, with_geometry=isinstance(self.request.accepted_renderer, IndicatorGeoJSONRenderer)
+        )
         wanted = sorted(set(self.query.get("area") or known))
         unknown = [key for key in wanted if key not in known]
         if unknown:

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
-from django.db.models import DateTimeField, F, Q, Value
+from django.db.models import DateTimeField, Q, Value
 
 from datasets.indicators import formulas, privacy
 from datasets.indicators.definitions import Indicator
@@ -153,7 +153,7 @@ def default_range(dataset: Dataset, bucket: str, zone: tzinfo, *, ahead_hours: i
     minutes = BUCKET_MINUTES[bucket]
     if ahead_hours is not None:
         start = bucket_start(now, minutes, zone)
-        return start, bucket_start(now + timedelta(hours=ahead_hours), minutes, zone) + timedelta(0)
+        return start, bucket_start(now + timedelta(hours=ahead_hours), minutes, zone)
     last = dataset.coverage_to or now
     end = bucket_start(last, minutes, zone)
     if end < last:
@@ -213,10 +213,13 @@ def read_series(
 # Entities ------------------------------------------------------------------------------------------
 
 
-def dataset_areas(dataset: Dataset) -> dict[int, Area]:
-    """The areas the dataset's values may be given for: its own, and those its sensors were placed in."""
+def dataset_areas(dataset: Dataset, *, with_geometry: bool = False) -> dict[int, Area]:
+    """The areas the dataset's values may be given for: its own, and those its sensors were placed in. Their
+    polygons only when asked (GeoJSON): the cells need the areas' surface, width, type and thresholds."""
     placed = Placement.objects.filter(sensor__datasets=dataset).values("area_id")
     areas = Area.objects.filter(Q(pk__in=placed) | Q(pk__in=dataset.areas.values("pk")))
+    if not with_geometry:
+        areas = areas.defer("geometry")
     return {area.pk: area for area in areas.order_by("pk")}
 
 
@@ -236,7 +239,6 @@ def dataset_sensors(decision: AccessDecision, dataset: Dataset) -> dict[int, obj
 class Base:
     """What a cell's quarters add up to."""
 
-    quarters: int = 0
     records: int = 0
     sensors: int = 0
     covered: int | None = None
@@ -263,7 +265,7 @@ def _add(a, b):
 
 
 def add_up(rows: list[tuple]) -> Base:
-    base = Base(quarters=len(rows))
+    base = Base()
     for _bucket, records, covered, cin, cout, count, gsum, gn, _gmin, gmax, energy, sums, sensors in rows:
         base.records += records
         base.sensors = max(base.sensors, sensors)
@@ -360,7 +362,6 @@ class Values:
     suppressed: int = 0
     noise: dict | None = None
     error: list[dict] | None = None
-    areas: dict = field(default_factory=dict)  # {id: Area} of the area rows, for GeoJSON
 
 
 @dataclass
@@ -374,6 +375,7 @@ class Request:
     bucket: str
     zone: tzinfo
     now: datetime
+    edges: list[datetime] = field(default_factory=list)  # the cells' starts and the last one's end (cell_edges)
     areas: dict = field(default_factory=dict)  # {id: Area}
     presence: dict = field(default_factory=dict)  # {id: [(since, until)]}: when its sensors could count
     events: dict = field(default_factory=dict)  # forecast: {area_id: [(start, end, expected visitors)]}
@@ -426,13 +428,13 @@ def indicator_values(*, decision: AccessDecision, request: Request) -> Values:
     plan = privacy.noise_plan(decision, dataset)
     builder = CellBuilder(request=request, offer=found, parameters=parameters, k=k, plan=plan)
     rows, errors = [], []
-    edges = cell_edges(request.start, request.end, request.bucket, request.zone)
+    edges = request.edges
     for key in request.ids:
         area = request.areas.get(key) if request.scope == "area" else None
         rows.extend(builder.entity_cells(key, area, series[key], edges))
         if indicator.code == "forecast":
             if plan is None and with_error:  # the error compares exact counts: not given under noise
-                errors.append({request.scope: key, **builder.forecast_error(series[key], edges, area)})
+                errors.append({request.scope: key, **builder.forecast_error(series[key])})
     noise = None
     if plan is not None:
         noise = privacy.spend(plan, counts=builder.noised, purpose_code=decision.purpose_code)
@@ -443,7 +445,6 @@ def indicator_values(*, decision: AccessDecision, request: Request) -> Values:
         suppressed=builder.suppressed,
         noise=noise,
         error=errors if indicator.code == "forecast" else None,
-        areas=request.areas,
     )
 
 
@@ -788,7 +789,7 @@ class CellBuilder:
         cell["contributions"] = q["forecast"]
         cell["details"] = {"profile": profile, "events": events}
 
-    def forecast_error(self, series: Series, edges: list[datetime], area) -> dict:
+    def forecast_error(self, series: Series) -> dict:
         """MAE and MAPE of the profile forecast on the cells of the last `weeks` weeks before now."""
         request, weeks = self.request, self.parameters["weeks"]
         end = bucket_start(request.now, BUCKET_MINUTES[request.bucket], request.zone)
@@ -849,7 +850,7 @@ def calendar_events(*, decision: AccessDecision, dataset: Dataset, start: dateti
         .values_list("observed_from", "observed_to", "gauge", "data")
     )
     found: dict[int, list] = {}
-    for begin, finish, visitors, data in records.order_by(F("observed_from"))[:10_000]:
+    for begin, finish, visitors, data in records.order_by("observed_from")[:10_000]:
         area = (data or {}).get("area_id")
         if isinstance(area, int) and finish is not None and visitors is not None:
             found.setdefault(area, []).append((begin, finish, float(visitors)))
