@@ -6,16 +6,12 @@ Screenshots go to $TEST_ARTEFACTS (default: test-artefacts/ in the repository, g
 
 import json
 import os
-import shutil
-from contextlib import contextmanager
-from io import StringIO
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
 from accounts.models import Organisation, Role
@@ -24,22 +20,14 @@ from datasets import services as datasets_services
 from datasets.models import AccessClassification, Dataset, DatasetStatus, SchemaVersion
 from purposes import services as purposes_services
 from purposes.models import AccessEvent, AccessLevel, PurposeCategory
+from tests.e2e.conftest import browser_page
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.browser]
 
 PROJECT = Path(__file__).resolve().parents[2]
 ARTEFACTS = Path(os.environ.get("TEST_ARTEFACTS") or PROJECT / "test-artefacts")
 PURPOSE = "vbs-open-dashboard"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+VIEWPORT = {"width": 1200, "height": 900}
 LEVELS = {
     "en": {"green": "green: room to move", "yellow": "yellow: busy", "orange": "orange: crowded",
            "red": "red: very crowded"},
@@ -63,23 +51,6 @@ WORDS = {
         "events": "De verwachting telt de evenementen uit de evenementenkalender mee.",
     },
 }
-
-
-@pytest.fixture
-def demo(settings, tmp_path):
-    settings.DATA_DIR = tmp_path
-    call_command("demo", stdout=StringIO())
-
-
-@contextmanager
-def browser_page(locale):
-    # Every database read happens before this block: Playwright's sync API runs an event loop here.
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield browser.new_page(locale=locale, viewport={"width": 1200, "height": 900})
-        finally:
-            browser.close()
 
 
 def values(code, dataset, areas, **extra):
@@ -117,7 +88,7 @@ def test_the_dashboard_shows_levels_chart_and_table_in_english_and_dutch(live_se
 
     for locale, language in [("en-GB", "en"), ("nl-NL", "nl")]:
         words, requests, errors = WORDS[language], [], []
-        with browser_page(locale) as page:
+        with browser_page(locale, viewport=VIEWPORT) as page:
             page.on(
                 "console",
                 lambda message, errors=errors: errors.append(message.text) if message.type == "error" else None,
@@ -200,7 +171,7 @@ def test_the_dashboard_shows_levels_chart_and_table_in_english_and_dutch(live_se
 
 
 def test_a_refusal_or_an_unreachable_platform_is_said_on_the_page(live_server, demo):
-    with browser_page("en-GB") as page:
+    with browser_page("en-GB", viewport=VIEWPORT) as page:
         # The API answers, but refuses: a withdrawn purpose instead of the page's.
         page.route(
             "**/api/v1/indicators/**",
@@ -217,7 +188,7 @@ def test_a_refusal_or_an_unreachable_platform_is_said_on_the_page(live_server, d
         expect(page.locator("#dashboard-chart-section")).to_be_hidden()
         page.screenshot(path=str(ARTEFACTS / "dashboard-refused.png"), full_page=True)
 
-    with browser_page("nl-NL") as page:
+    with browser_page("nl-NL", viewport=VIEWPORT) as page:
         problem = {"title": "Service Unavailable", "status": 503, "detail": "Down for maintenance."}
         page.route(
             "**/api/v1/indicators/**",
@@ -229,7 +200,7 @@ def test_a_refusal_or_an_unreachable_platform_is_said_on_the_page(live_server, d
             "De cijfers konden niet worden geladen: Down for maintenance. (HTTP 503)"
         )
 
-    with browser_page("en-GB") as page:
+    with browser_page("en-GB", viewport=VIEWPORT) as page:
         page.route("**/api/v1/indicators/**", lambda route: route.abort())
         page.goto(f"{live_server.url}/dashboard/")
         expect(page.locator("#dashboard-status")).to_have_text(
@@ -283,7 +254,7 @@ def _open_empty_dashboard(settings) -> str:
 
 def test_no_data_and_no_dataset_are_said_on_the_page(live_server, demo, settings):
     _open_empty_dashboard(settings)
-    with browser_page("en-GB") as page:
+    with browser_page("en-GB", viewport=VIEWPORT) as page:
         page.goto(f"{live_server.url}/dashboard/")
         expect(page.locator("#dashboard")).to_have_attribute("data-state", "empty", timeout=30_000)
         status = page.locator("#dashboard-status")
@@ -293,12 +264,12 @@ def test_no_data_and_no_dataset_are_said_on_the_page(live_server, demo, settings
         page.screenshot(path=str(ARTEFACTS / "dashboard-no-data.png"), full_page=True)
 
     settings.DASHBOARD_PURPOSE = "melbourne-open-statistics"  # hourly totals per sensor: no crowding level
-    with browser_page("en-GB") as page:
+    with browser_page("en-GB", viewport=VIEWPORT) as page:
         page.goto(f"{live_server.url}/dashboard/")
         expect(page.locator("#dashboard-unavailable")).to_contain_text("no dataset of counts per area is open")
         expect(page.locator("#dashboard")).to_have_count(0)
 
     settings.DASHBOARD_PURPOSE = "vbs-wifi-tracking-pilot"  # withdrawn
-    with browser_page("nl-NL") as page:
+    with browser_page("nl-NL", viewport=VIEWPORT) as page:
         page.goto(f"{live_server.url}/dashboard/")
         expect(page.locator("#dashboard-unavailable")).to_contain_text("vbs-wifi-tracking-pilot")

@@ -1,46 +1,13 @@
 """The public register in a real browser (Debian's Chromium, headless, driven by Playwright)."""
 
-import shutil
-from contextlib import contextmanager
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from sensors import selectors
 from sensors.models import SensorType
+from tests.e2e.conftest import browser_page
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.browser]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# The machine has no outside network: keep Chromium from reaching for Google's services.
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def demo(settings, tmp_path):
-    settings.DATA_DIR = tmp_path
-    call_command("demo", stdout=StringIO())
-
-
-@contextmanager
-def browser_page(locale="en-GB"):
-    # Every database read happens before this block: Playwright's sync API runs an event loop here.
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield browser.new_page(locale=locale)
-        finally:
-            browser.close()
 
 
 def test_markers_appear_for_the_demo_sensors_and_filters_change_them(live_server, demo):
