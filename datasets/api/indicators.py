@@ -231,7 +231,7 @@ class IndicatorValuesView(PurposeBoundAPIView):
             raise serializers.ValidationError({"format": "GeoJSON is given for area values: name areas, not sensors."})
         areas, ids = self._entities(dataset)
         forecast = indicator.code == "forecast"
-        horizon = self._parameter("horizon_hours") if forecast else None
+        horizon = indicator.parameter("horizon_hours").default if forecast else None
         start, end = values.default_range(dataset, bucket, zone, ahead_hours=horizon, now=now)
         if "to" in query and "from" not in query:  # the same span before the given end
             end, start = (
@@ -292,9 +292,6 @@ class IndicatorValuesView(PurposeBoundAPIView):
             body["error"] = computed.error
         body["results"] = computed.rows
         return Response(body)
-
-    def _parameter(self, name: str):
-        return next(p.default for p in self.indicator.parameters if p.name == name)
 
     def _entities(self, dataset: Dataset) -> tuple[dict, list[int]]:
         if self.scope == "sensor":

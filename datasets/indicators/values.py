@@ -383,7 +383,7 @@ class Request:
 
 def _parameters(indicator: Indicator) -> dict:
     """The generic defaults (a local parameter's default applies where the area sets none)."""
-    return {p.name: p.default for p in indicator.parameters if p.default is not None}
+    return {name: default for name, default in indicator.defaults().items() if default is not None}
 
 
 def _local(area: Area | None) -> dict:
