@@ -117,6 +117,43 @@ class DatasetStatus(models.TextChoices):
     RETIRED = "retired", _("Retired")
 
 
+class Theme(models.TextChoices):
+    """The EU data themes (DCAT-AP's dcat:theme vocabulary) a dataset is filed under."""
+
+    AGRI = "AGRI", _("Agriculture, fisheries, forestry and food")
+    ECON = "ECON", _("Economy and finance")
+    EDUC = "EDUC", _("Education, culture and sport")
+    ENER = "ENER", _("Energy")
+    ENVI = "ENVI", _("Environment")
+    GOVE = "GOVE", _("Government and public sector")
+    HEAL = "HEAL", _("Health")
+    INTR = "INTR", _("International issues")
+    JUST = "JUST", _("Justice, legal system and public safety")
+    REGI = "REGI", _("Regions and cities")
+    SOCI = "SOCI", _("Population and society")
+    TECH = "TECH", _("Science and technology")
+    TRAN = "TRAN", _("Transport")
+
+
+class UpdateFrequency(models.TextChoices):
+    """The EU frequency vocabulary (dct:accrualPeriodicity): how often a dataset gets new data."""
+
+    CONT = "CONT", _("continuously")
+    UPDATE_CONT = "UPDATE_CONT", _("continuously updated")
+    MIN_1 = "1MIN", _("every minute")
+    MIN_5 = "5MIN", _("every five minutes")
+    MIN_10 = "10MIN", _("every ten minutes")
+    MIN_15 = "15MIN", _("every fifteen minutes")
+    MIN_30 = "30MIN", _("every thirty minutes")
+    HOURLY = "HOURLY", _("hourly")
+    DAILY = "DAILY", _("daily")
+    WEEKLY = "WEEKLY", _("weekly")
+    MONTHLY = "MONTHLY", _("monthly")
+    ANNUAL = "ANNUAL", _("annually")
+    IRREG = "IRREG", _("irregularly")
+    UNKNOWN = "UNKNOWN", _("unknown")
+
+
 class Dataset(models.Model):
     """Data of one standard schema version from some sensors, described in DCAT-AP terms."""
 

@@ -119,9 +119,11 @@ def access_events_visible(*, caller: Caller, owner_roles, officer_roles) -> Quer
 NOT_PUBLIC = "(not public)"
 
 
-def access_stats_public() -> list[dict]:
-    """Monthly counts of access events per catalogue dataset and purpose: no identities."""
-    catalogue = list(public_datasets().values_list("pk", flat=True))
+def access_stats_public(*, dataset_id: int | None = None) -> list[dict]:
+    """Monthly counts of access events per catalogue dataset and purpose: no identities. All the catalogue's,
+    or one dataset's (its catalogue page)."""
+    catalogue = public_datasets() if dataset_id is None else public_datasets().filter(pk=dataset_id)
+    catalogue = list(catalogue.values_list("pk", flat=True))
     rows = (
         AccessEventDataset.objects.filter(dataset_id__in=catalogue)
         .annotate(month=TruncMonth("at"))

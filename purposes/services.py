@@ -404,7 +404,8 @@ def grant_usable(grant: Grant, at: datetime) -> bool:
     return grant.revoked_at is None and grant.valid_from <= at and (grant.valid_until is None or at < grant.valid_until)
 
 
-def _conditions(purpose: Purpose, grant: Grant | None) -> Conditions:
+def access_conditions(purpose: Purpose, grant: Grant | None) -> Conditions:
+    """What a request under this purpose (and grant) meets: the strictest of their rules and the platform's k."""
     k = max(purpose.k_threshold, platform_min_k(), grant.k_threshold if grant else 0)
     fields = frozenset(grant.fields) if grant is not None and grant.fields else None
     return Conditions(
@@ -511,7 +512,7 @@ def access_decide(
     for dataset_id in dataset_ids:
         # The owner's collection purposes act as its grants at records level.
         if dataset_id in collected:
-            found = _conditions(purpose, None)
+            found = access_conditions(purpose, None)
             problem = _too_detailed(found, params)
             if problem:
                 raise AccessRefused(
@@ -541,7 +542,7 @@ def access_decide(
             )
         chosen, problem = None, None
         for grant in levelled:
-            found = _conditions(purpose, grant)
+            found = access_conditions(purpose, grant)
             problem = _too_detailed(found, params)
             if problem is None:
                 chosen = grant

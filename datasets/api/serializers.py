@@ -9,16 +9,23 @@ from accounts.selectors import ANONYMOUS, organisation_list
 from api.caller import caller_of
 from api.fields import ScopedPrimaryKeyRelatedField, ScopedSlugRelatedField
 from datasets.indicators.privacy import privacy_budget_view
-from datasets.models import AccessClassification, Dataset, IngestBatch, SchemaVersion, StandardSchema
+from datasets.models import (
+    AccessClassification,
+    Dataset,
+    IngestBatch,
+    SchemaVersion,
+    StandardSchema,
+    Theme,
+    UpdateFrequency,
+)
 from datasets.selectors import dataset_places
 from purposes import selectors as purposes_selectors
 from purposes.models import Purpose
 from sensors import selectors as sensors_selectors
 from sensors.models import Area, Sensor
 
-EU_THEMES = ["AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST", "REGI", "SOCI", "TECH", "TRAN"]
-EU_FREQUENCIES = ["CONT", "UPDATE_CONT", "1MIN", "5MIN", "10MIN", "15MIN", "30MIN", "HOURLY", "DAILY", "WEEKLY",
-                  "MONTHLY", "ANNUAL", "IRREG", "UNKNOWN"]  # fmt: skip
+EU_THEMES = Theme.values
+EU_FREQUENCIES = UpdateFrequency.values
 
 
 def schema_version_url(version: SchemaVersion, request=None, suffix: str = "") -> str:

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from api.problems import page_not_found
 from api.views import guard_declared
+from web import catalogue as web_catalogue
 from web import views as web_views
 
 api_v1 = [
@@ -26,6 +27,8 @@ urlpatterns = [
     path("register/", web_views.register, name="register"),
     path("register/sensors/<int:pk>/", web_views.register_sensor, name="register-sensor"),
     path("dashboard/", web_views.dashboard, name="dashboard"),
+    path("catalogue/", web_catalogue.catalogue, name="catalogue"),
+    path("catalogue/<int:pk>/", web_catalogue.catalogue_dataset, name="catalogue-dataset"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

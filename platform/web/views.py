@@ -17,7 +17,7 @@ REGISTER_FILTERS = ("type", "organisation")
 
 
 def home(request):
-    return render(request, "web/home.html")
+    return render(request, "web/home.html", {"catalogue_url": reverse("catalogue")})
 
 
 def register(request):
