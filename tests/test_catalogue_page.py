@@ -6,11 +6,13 @@ import re
 import shlex
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from io import StringIO
 from urllib.parse import urlsplit
 
 import orjson
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
@@ -405,3 +407,24 @@ def test_home_and_navigation_link_the_catalogue(client, catalogue):
     home = client.get("/").content.decode()
     assert home.count('href="/catalogue/"') == 2  # the nav and the home page's text
     assert 'href="/catalogue/"' in client.get("/register/").content.decode()
+
+
+@pytest.fixture
+def demo(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    call_command("demo", stdout=StringIO())
+
+
+def test_an_event_calendars_request_is_the_forecast_it_adds_to(client, demo):
+    calendar = Dataset.objects.get(title="Event calendar Voorbeeldstad")
+    passages = Dataset.objects.get(title="Centre passages (simulated)")
+    html = client.get(f"/catalogue/{calendar.pk}/").content.decode()
+    command = command_of(html, "vbs-open-dashboard")
+    assert f"/api/v1/indicators/forecast/values/?dataset={passages.pk}&events={calendar.pk}&bucket=15m'" in command
+    assert "Centre passages (simulated), with the events of this calendar" in text(
+        client.get(f"/catalogue/{calendar.pk}/")
+    )
+    answer = ask(command)
+    assert answer.status_code == 200, answer.content
+    cells = answer.json()["results"]
+    assert cells and any(cell["details"].get("events") for cell in cells)  # the calendar's coming event counts

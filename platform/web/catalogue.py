@@ -43,13 +43,13 @@ def catalogue(request):
     return render(request, "web/catalogue/list.html", context)
 
 
-def curl_command(request, counts_request: selectors.CountsRequest) -> str:
+def curl_command(request, example: selectors.ExampleRequest) -> str:
     """The request as a `curl` line that runs as is against this server (with a key filled in where it needs
     one): --fail-with-body makes curl fail on a refusal and still print the reason."""
-    url = request.build_absolute_uri(reverse("datasets-api:count-list"))
-    words = ["curl", "-s", "--fail-with-body", f"{url}?{urlencode(counts_request.params, safe=':')}"]
-    words += ["-H", f"X-Purpose: {counts_request.purpose_code}"]
-    if counts_request.needs_key:
+    url = request.build_absolute_uri(reverse(example.url_name, kwargs=example.url_kwargs))
+    words = ["curl", "-s", "--fail-with-body", f"{url}?{urlencode(example.params, safe=':')}"]
+    words += ["-H", f"X-Purpose: {example.purpose_code}"]
+    if example.needs_key:
         words += ["-H", f"Authorization: Api-Key {KEY_PLACEHOLDER}"]
     return shlex.join(words)
 
@@ -63,10 +63,16 @@ def catalogue_dataset(request, pk: int):
     places = len(coverage.sensors) or len(coverage.areas)
     uses = []
     for use in selectors.dataset_uses(dataset):
-        example = selectors.counts_request(
+        example = selectors.example_request(
             dataset, use, places=len(coverage.areas) if use.conditions.area_only else places
         )
-        uses.append({"use": use, "command": curl_command(request, example) if example else None})
+        uses.append(
+            {
+                "use": use,
+                "command": curl_command(request, example) if example else None,
+                "forecast_of": example.forecast_of if example else None,
+            }
+        )
     context = {
         "dataset": dataset,
         "schema": dataset.schema_version,

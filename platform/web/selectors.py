@@ -4,7 +4,7 @@ the catalogue for researchers (what a dataset offers, where and when, and under 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -143,33 +143,43 @@ def dataset_uses(dataset: Dataset, *, at: datetime | None = None) -> list[Datase
 
 
 @dataclass(frozen=True)
-class CountsRequest:
-    """A request of the counts API that a use allows and that answers with data: the dataset's last day of
-    data (a week for days) in the finest bucket the conditions and the data allow."""
+class ExampleRequest:
+    """A request that a use allows and that answers with data: the counts of the dataset's last day of data (a
+    week for days) in the finest bucket the conditions and the data allow; for an event calendar, the forecast
+    of a dataset of counts read under the same terms, with the calendar's events added."""
 
+    url_name: str
+    url_kwargs: dict
     params: dict
     purpose_code: str
     needs_key: bool
+    forecast_of: Dataset | None = None  # the dataset of counts whose forecast a calendar's example reads
 
 
 # At most this many cells in an example's answer (the counts API answers at most 10,000).
 EXAMPLE_CELLS = 5000
 
 
-def counts_request(dataset: Dataset, use: DatasetUse, *, places: int) -> CountsRequest | None:
-    """None when the conditions allow no bucket the counts API has (a minimum of more than a day).
-    `places`: how many sensors (or areas, per area) the answer has cells for."""
-    minutes = next(
-        (
-            (name, length)
-            for name, length in sorted(BUCKETS.items(), key=lambda item: item[1])
-            if length >= use.conditions.min_bucket_minutes and not bucket_finer_than_data(dataset, length)
-        ),
+def _finest(dataset: Dataset, *uses: DatasetUse) -> tuple[str, int] | None:
+    """The finest counts bucket (name, minutes) the uses' conditions and the dataset's data allow."""
+    least = max(use.conditions.min_bucket_minutes for use in uses)
+    buckets = sorted(BUCKETS.items(), key=lambda item: item[1])
+    return next(
+        ((name, length) for name, length in buckets if length >= least and not bucket_finer_than_data(dataset, length)),
         None,
     )
-    if minutes is None:
+
+
+def example_request(dataset: Dataset, use: DatasetUse, *, places: int) -> ExampleRequest | None:
+    """None when there is nothing to show: the conditions allow no bucket the API has (a minimum of more than
+    a day), or a calendar has no dataset of counts under the same terms. `places`: how many sensors (or areas,
+    per area) the counts have cells for."""
+    if dataset.schema_version.subject == SchemaVersion.Subject.EVENT:
+        return _forecast_request(dataset, use)
+    finest = _finest(dataset, use)
+    if finest is None:
         return None
-    bucket, length = minutes
+    bucket, length = finest
     params = {"dataset": dataset.pk, "bucket": bucket}
     if use.conditions.area_only:
         params["by"] = "area"
@@ -179,7 +189,41 @@ def counts_request(dataset: Dataset, use: DatasetUse, *, places: int) -> CountsR
         cells = max(1, min(7 if bucket == "day" else 24 * 60 // length, EXAMPLE_CELLS // max(places, 1)))
         start = max(end - cells * step, bucket_start(dataset.coverage_from, length))
         params["from"], params["to"] = (moment.strftime("%Y-%m-%dT%H:%M:%SZ") for moment in (start, end))
-    return CountsRequest(params=params, purpose_code=use.purpose.code, needs_key=not use.is_open)
+    return ExampleRequest("datasets-api:count-list", {}, params, use.purpose.code, needs_key=not use.is_open)
+
+
+# The forecast's bucket per counts bucket (datasets.indicators.values.BUCKET_MINUTES names them so).
+FORECAST_BUCKETS = {"15m": "15m", "hour": "1h", "day": "1d"}
+
+
+def _forecast_request(calendar: Dataset, use: DatasetUse) -> ExampleRequest | None:
+    """The forecast of the first catalogue dataset of counts readable on the same terms as the calendar (the
+    same purpose, and an open grant for an open one, a grant to the same organisation, or the same owner's
+    collection), with the calendar's events."""
+    at = timezone.now()
+    live = Grant.objects.filter(live_grant_q(at), purpose=use.purpose, grantee=use.reader)
+    same = Q(grants__in=live) if use.grant is not None else Q(collection_purposes=use.purpose, owner=calendar.owner_id)
+    forecast = definitions.INDICATORS["forecast"]
+    for counts in public_datasets().filter(same).exclude(pk=calendar.pk).distinct().order_by("pk"):
+        try:
+            values.check_applicable(forecast, counts.schema_version, "area")
+        except values.NotApplicable:
+            continue
+        grant = live.filter(dataset=counts).first() if use.grant is not None else None
+        terms = DatasetUse(use.purpose, grant, use.level, access_conditions(use.purpose, grant))
+        finest = _finest(counts, use, terms)
+        if not counts.areas.exists() or finest is None:
+            continue
+        params = {"dataset": counts.pk, "events": calendar.pk, "bucket": FORECAST_BUCKETS[finest[0]]}
+        return ExampleRequest(
+            "datasets-api:indicator-values",
+            {"code": forecast.code},
+            params,
+            use.purpose.code,
+            needs_key=not use.is_open,
+            forecast_of=counts,
+        )
+    return None
 
 
 @dataclass(frozen=True)
