@@ -269,10 +269,15 @@ AXES_CLIENT_IP_CALLABLE = "api.throttling.client_address"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-# Background map tiles for the register pages, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png;
-# empty: no background, the markers alone (the pages stay usable).
-MAP_TILE_URL = os.environ.get("DJANGO_MAP_TILE_URL", "")
-MAP_TILE_ATTRIBUTION = os.environ.get("DJANGO_MAP_TILE_ATTRIBUTION", "")
+# Background map tiles for the pages' maps (docs/deployment.md, ADR 0012). Unset: OpenStreetMap's standard
+# tiles with their attribution; set to another template to override (with DJANGO_MAP_TILE_ATTRIBUTION); set
+# empty: no tiles, no request to another host. Without tiles (or when they fail) Natural Earth land shows.
+OSM_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_TILE_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+MAP_TILE_URL = os.environ.get("DJANGO_MAP_TILE_URL", OSM_TILE_URL).strip()
+MAP_TILE_ATTRIBUTION = os.environ.get(
+    "DJANGO_MAP_TILE_ATTRIBUTION", OSM_TILE_ATTRIBUTION if MAP_TILE_URL == OSM_TILE_URL else ""
+)
 # The public purpose the open dashboard (/dashboard/) reads under: it shows what that purpose opens to anyone.
 DASHBOARD_PURPOSE = os.environ.get("DJANGO_DASHBOARD_PURPOSE", "vbs-open-dashboard")
 

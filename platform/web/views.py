@@ -1,6 +1,9 @@
 """Views of the public pages: home, the sensor register for citizens (map, list, detail), the open dashboard."""
 
+import json
+
 from django.conf import settings
+from django.db.models import Max, Min
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -10,10 +13,20 @@ from accounts.models import Organisation
 from purposes import selectors as purposes_selectors
 from sensors import selectors
 from sensors.filtersets import SensorFilterSet
-from sensors.models import SensorType
+from sensors.models import Area, SensorType
 from web import selectors as web_selectors
 
-REGISTER_FILTERS = ("type", "organisation")
+REGISTER_FILTERS = ("type", "organisation", "area")
+
+
+def map_bounds(sensors) -> list[list[float]] | None:
+    """[[south, west], [north, east]] around the sensors with a published location; None when none has one."""
+    box = sensors.filter(latitude__isnull=False, longitude__isnull=False).aggregate(
+        south=Min("latitude"), west=Min("longitude"), north=Max("latitude"), east=Max("longitude")
+    )
+    if box["south"] is None:
+        return None
+    return [[box["south"], box["west"]], [box["north"], box["east"]]]
 
 
 def home(request):
@@ -21,23 +34,29 @@ def home(request):
 
 
 def register(request):
-    """The register: a map and a list of active public sensors, filtered by type and organisation."""
+    """The register: a map and a list of the public sensors, filtered by type, organisation and area. The map
+    reads the same filters from the register API; the form works without JavaScript."""
     params = {name: request.GET[name] for name in REGISTER_FILTERS if request.GET.get(name)}
-    filterset = SensorFilterSet(params, queryset=selectors.register_sensors())
-    sensors = filterset.qs if filterset.is_valid() else selectors.register_sensors().none()
     in_register = selectors.register_sensors()
+    filterset = SensorFilterSet(params, queryset=in_register)
+    sensors = (filterset.qs if filterset.is_valid() else in_register.none()).order_by("name")
+    bounds = map_bounds(sensors)
+    without_location = sum(1 for sensor in sensors if sensor.latitude is None or sensor.longitude is None)
     context = {
-        "sensors": sensors.order_by("name"),
+        "sensors": sensors,
         "selected": params,
         "sensor_types": SensorType.objects.filter(sensors__in=in_register).distinct(),
         "organisations": Organisation.objects.filter(controlled_sensors__in=in_register).distinct()
         | Organisation.objects.filter(operated_sensors__in=in_register).distinct(),
+        "areas": Area.objects.filter(sensors__in=in_register).distinct().order_by("name"),
         "restricted": selectors.register_restricted_summary(),
         "geojson_url": reverse("sensors-api:public-sensor-list")
         + "?"
         + urlencode({"format": "geojson", "page_size": 500, **params}),
-        "tile_url": settings.MAP_TILE_URL,
-        "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
+        # No sensor selected with a location: the map keeps the whole register in view (the page says so).
+        "map_bounds": json.dumps(bounds or map_bounds(in_register)),
+        "without_location": without_location,
+        "on_map": len(sensors) - without_location,
     }
     return render(request, "web/register/list.html", context)
 
@@ -49,8 +68,6 @@ def register_sensor(request, pk: int):
         "sensor": sensor,
         "purposes": purposes_selectors.sensor_purposes(sensor_ids=[sensor.pk])[sensor.pk],
         "retention_days": sensor.raw_data_retention_hours / 24,
-        "tile_url": settings.MAP_TILE_URL,
-        "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
     }
     return render(request, "web/register/sensor.html", context)
 
@@ -108,7 +125,5 @@ def dashboard(request):
             strings=dashboard_strings(),
             values_url=reverse("datasets-api:indicator-values", kwargs={"code": "CODE"}),
             purpose_url=reverse("purposes-api:public-purpose-detail", kwargs={"code": sources.purpose.code}),
-            tile_url=settings.MAP_TILE_URL,
-            tile_attribution=settings.MAP_TILE_ATTRIBUTION,
         )
     return render(request, "web/dashboard.html", context)

@@ -67,10 +67,7 @@
 
   // The map: one shape per area, grey until its level is known.
   var mapElement = document.getElementById("dashboard-map");
-  var map = L.map(mapElement, { scrollWheelZoom: false });
-  if (root.dataset.tiles) {
-    L.tileLayer(root.dataset.tiles, { attribution: root.dataset.attribution || "", maxZoom: 19 }).addTo(map);
-  }
+  var map = CrowdMap.base(mapElement, { scrollWheelZoom: false });
   var shapes = {};
   areas.forEach(function (area) {
     var rings = L.GeoJSON.coordsToLatLngs(area.geometry.coordinates, area.geometry.type === "Polygon" ? 1 : 2);

@@ -1,20 +1,8 @@
-// Sensor register maps. Markers come from the public register API as GeoJSON; the background tiles
-// come from a configurable URL, and the map works without them.
+// Sensor register maps, on the shared base map (map.js). Markers come from the public register API as GeoJSON,
+// with the same filters as the list below the map; zoomed out they gather in clusters (leaflet.markercluster).
+// The words come from the page (data-* attributes), never from this script.
 (function () {
   "use strict";
-
-  function baseMap(element) {
-    var map = L.map(element);
-    if (element.dataset.tiles) {
-      L.tileLayer(element.dataset.tiles, { attribution: element.dataset.attribution || "", maxZoom: 19 }).addTo(map);
-    }
-    return map;
-  }
-
-  function marker(latlng) {
-    return L.circleMarker(latlng, { radius: 7, weight: 2, color: "#12355b", fillColor: "#f2a900", fillOpacity: 0.9,
-                                    className: "sensor-marker" });
-  }
 
   function popup(feature, detailUrl) {
     var box = document.createElement("div");
@@ -29,29 +17,113 @@
     return box;
   }
 
-  function loadInto(layer, url, detailUrl) {
+  // Every page of the filtered register, as GeoJSON features.
+  function load(url, features) {
     return fetch(url, { headers: { Accept: "application/geo+json" } })
-      .then(function (response) { return response.json(); })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.json();
+      })
       .then(function (body) {
-        body.features.forEach(function (feature) {
-          if (!feature.geometry) { return; }
-          var c = feature.geometry.coordinates;
-          marker([c[1], c[0]]).bindPopup(popup(feature, detailUrl)).addTo(layer);
-        });
+        body.features.forEach(function (feature) { features.push(feature); });
         var next = (body.links || []).filter(function (link) { return link.rel === "next"; })[0];
-        return next ? loadInto(layer, next.href, detailUrl) : null;
+        return next ? load(next.href, features) : features;
       });
+  }
+
+  function boundsOf(text) {
+    var box = text ? JSON.parse(text) : null;  // [[south, west], [north, east]]
+    return box ? L.latLngBounds(box) : null;
+  }
+
+  function fit(map, bounds) {
+    if (bounds.getNorthEast().equals(bounds.getSouthWest())) {
+      map.setView(bounds.getCenter(), 16);  // one sensor (or several at one spot): a street-level view
+    } else {
+      map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 });
+    }
   }
 
   var registerMap = document.getElementById("register-map");
   if (registerMap) {
-    var map = baseMap(registerMap).setView([52.1, 5.3], 7);
-    var layer = L.featureGroup().addTo(map);
-    loadInto(layer, registerMap.dataset.source, registerMap.dataset.detailUrl).then(function () {
-      var count = layer.getLayers().length;
-      if (count) { map.fitBounds(layer.getBounds(), { padding: [20, 20], maxZoom: 16 }); }
-      registerMap.dataset.markers = String(count);
+    var map = CrowdMap.base(registerMap);
+    var clusterLabel = registerMap.dataset.clusterLabel || "{count}";
+    var clusters = L.markerClusterGroup({
+      showCoverageOnHover: false,
+      maxClusterRadius: 60,
+      iconCreateFunction: function (cluster) {
+        var count = cluster.getChildCount();
+        var size = count < 10 ? "small" : count < 50 ? "medium" : "large";
+        return CrowdMap.icon({ html: "<div><span>" + count + "</span></div>", iconSize: L.point(40, 40),
+                               className: "marker-cluster marker-cluster-" + size,
+                               label: clusterLabel.replace("{count}", count), data: { count: String(count) } });
+      }
     });
+    // A cluster is a keyboard-reachable marker (Tab); Enter opens it as a click does: zoom in, or spread out the
+    // markers that stand at one spot. Focus then goes to the first sensor or cluster that shows.
+    clusters.on("clusterkeypress", function (event) {
+      var key = event.originalEvent;
+      if (key.key !== "Enter" && key.keyCode !== 13) { return; }
+      var cluster = event.layer;
+      var bounds = cluster.getBounds();
+      if (map.getZoom() >= map.getMaxZoom() || bounds.getNorthEast().equals(bounds.getSouthWest())) {
+        cluster.spiderfy();
+        focusFirst(bounds);
+      } else {
+        map.once("moveend", function () { focusFirst(bounds); });
+        cluster.zoomToBounds({ padding: [24, 24] });
+      }
+    });
+    function focusFirst(bounds) {
+      var found = null;
+      clusters.eachLayer(function (marker) {
+        if (found || !bounds.contains(marker.getLatLng())) { return; }
+        var shown = clusters.getVisibleParent(marker);
+        if (shown && shown.getElement()) { found = shown.getElement(); }
+      });
+      if (found) { found.focus({ preventScroll: true }); }
+    }
+    map.addLayer(clusters);
+    var byId = {};
+    var view = boundsOf(registerMap.dataset.bounds);
+    if (view) { fit(map, view); } else { map.setView([52.1, 5.3], 7); }
+
+    load(registerMap.dataset.source, []).then(function (features) {
+      var markers = [];
+      features.forEach(function (feature) {
+        if (!feature.geometry) { return; }
+        var c = feature.geometry.coordinates;
+        var marker = CrowdMap.marker([c[1], c[0]], { name: feature.properties.name, className: "sensor-marker",
+                                                     data: { sensor: String(feature.id) } });
+        marker.bindPopup(popup(feature, registerMap.dataset.detailUrl));
+        byId[feature.id] = marker;
+        markers.push(marker);
+      });
+      clusters.addLayers(markers);
+      if (markers.length) { fit(map, clusters.getBounds()); }
+      registerMap.dataset.markers = String(markers.length);
+    }).catch(function () {
+      registerMap.dataset.markers = "error";
+      var failed = document.getElementById("register-map-failed");
+      if (failed) { failed.hidden = false; }
+    });
+
+    // A row's "Show on the map": bring the map into view, open the marker out of its cluster, open its popup.
+    document.querySelectorAll("#sensor-list button[data-sensor]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var marker = byId[button.dataset.sensor];
+        if (!marker) { return; }
+        registerMap.scrollIntoView({ block: "center" });
+        clusters.zoomToShowLayer(marker, function () {
+          marker.openPopup();
+          var element = marker.getElement();
+          if (element) { element.focus({ preventScroll: true }); }
+        });
+      });
+    });
+
+    // With scripts on, a new choice filters at once; the form's button does the same without them.
     document.querySelectorAll("#register-filters select").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
     });
@@ -60,7 +132,7 @@
   var sensorMap = document.getElementById("sensor-map");
   if (sensorMap) {
     var latlng = [parseFloat(sensorMap.dataset.lat), parseFloat(sensorMap.dataset.lon)];
-    var small = baseMap(sensorMap).setView(latlng, 16);
-    marker(latlng).addTo(small);
+    var small = CrowdMap.base(sensorMap).setView(latlng, 16);
+    CrowdMap.marker(latlng, { name: sensorMap.dataset.name, className: "sensor-marker" }).addTo(small);
   }
 })();

@@ -1,0 +1,126 @@
+// CrowdMap: the platform's one base map, shared by the register, the sensor pages, the dashboard and the
+// catalogue. Load after Leaflet (vendor/leaflet/leaflet.js) and topojson-client (vendor/topojson-client/...).
+//
+//   CrowdMap.base(element, options) -> L.Map
+//     element: the map's container. Render its attributes with {% load crowdmap %}{% map_attributes %}:
+//       data-tiles        tile URL template ({z}/{x}/{y}); empty: no tiles, the land below shows alone
+//       data-attribution  the tiles' attribution (HTML from the operator's settings, not from users)
+//       data-land         JSON list of [minZoom, url] of Natural Earth land (TopoJSON), coarse to fine
+//     options: passed on to L.map (e.g. { scrollWheelZoom: false }).
+//     Sea colour behind (site.css: .crowd-map), Natural Earth land in its own pane below the tiles and the
+//     markers, drawn when no tiles are configured or when tiles fail to load. The page's note
+//     ({% map_note "element-id" %}, [data-map-note-for=element-id]) is shown when tiles were configured but
+//     none loaded. element.dataset.background says what shows: "tiles", "land" or "none" (not yet known).
+//
+//   CrowdMap.marker(latlng, { name: "...", className: "...", data: { key: "value" } }) -> L.Marker
+//     A marker reachable by keyboard (Tab; Enter opens its popup), named by `name` for screen readers.
+//   CrowdMap.icon(divIconOptions + { label: "...", data: {...} }) -> L.DivIcon whose element has that
+//     aria-label and those data-* attributes (e.g. for a cluster: { label: "12 sensors" }).
+//
+// The words on the page come from the templates (translated there), never from this script.
+(function () {
+  "use strict";
+
+  var LAND_STYLE = { stroke: true, color: "#7d8f99", weight: 1, fill: true, fillColor: "#f2efe9", fillOpacity: 1,
+                     interactive: false };
+
+  function readLand(element) {
+    try { return JSON.parse(element.dataset.land || "[]"); } catch (error) { return []; }
+  }
+
+  // Natural Earth land, the finest scale the zoom asks for; each scale is read once, and only when needed.
+  function landLayer(map, scales) {
+    var pane = map.createPane("crowdmap-land");
+    pane.style.zIndex = 150;  // below the tiles (200), the shapes (400) and the markers (600)
+    var loaded = {};
+    var shown = null;
+    var wanted = false;
+
+    function scaleFor(zoom) {
+      var best = null;
+      scales.forEach(function (scale) { if (zoom >= scale[0]) { best = scale; } });
+      return best || scales[0];
+    }
+    function show(url) {
+      if (shown === url || !loaded[url] || loaded[url] === "loading") { return; }
+      if (shown && loaded[shown] !== "loading") { map.removeLayer(loaded[shown]); }
+      loaded[url].addTo(map);
+      shown = url;
+      map.getContainer().dataset.land = "shown";
+    }
+    function update() {
+      if (!wanted || !scales.length) { return; }
+      var url = scaleFor(map.getZoom())[1];
+      if (loaded[url]) { show(url); return; }
+      loaded[url] = "loading";
+      fetch(url).then(function (response) { return response.json(); }).then(function (topology) {
+        var name = Object.keys(topology.objects)[0];
+        loaded[url] = L.geoJSON(topojson.feature(topology, topology.objects[name]),
+                                { pane: "crowdmap-land", style: LAND_STYLE });
+        if (scaleFor(map.getZoom())[1] === url || !shown) { show(url); }
+      }).catch(function () { delete loaded[url]; });
+    }
+    map.on("zoomend", update);
+    return { want: function () { if (!wanted) { wanted = true; map.whenReady(update); } } };
+  }
+
+  function base(element, options) {
+    // A maxZoom of its own: with no tile layer Leaflet has none, and clusters need one.
+    var map = L.map(element, L.extend({ maxZoom: 19 }, options || {}));
+    element.classList.add("crowd-map");
+    var land = landLayer(map, readLand(element));
+    var note = element.id ? document.querySelector('[data-map-note-for="' + element.id + '"]') : null;
+    var tiles = element.dataset.tiles;
+    element.dataset.background = "none";
+    if (!tiles) {
+      land.want();
+      element.dataset.background = "land";
+      return map;
+    }
+    var good = 0;
+    var failed = 0;
+    L.tileLayer(tiles, {
+      attribution: element.dataset.attribution || "",
+      maxZoom: 19,
+      // OpenStreetMap's tile usage policy asks for a Referer; the site's own policy (same-origin) would send
+      // none to another host. This sends the origin only (no path, no query: the filters stay private).
+      referrerPolicy: "strict-origin-when-cross-origin"
+    }).on("tileload", function () {
+      good += 1;
+      element.dataset.background = "tiles";
+      if (note && !note.dataset.unconfigured) { note.hidden = true; }
+    }).on("tileerror", function () {
+      failed += 1;
+      land.want();  // below the tiles: it shows where tiles are missing
+      if (!good) {
+        element.dataset.background = "land";
+        if (note) { note.hidden = false; }
+      }
+    }).addTo(map);
+    return map;
+  }
+
+  // A divIcon whose element carries a name for screen readers (aria-label) and any data-* attributes; Leaflet
+  // makes the element anew whenever the marker is added to the map (clusters add and remove them).
+  var NamedIcon = L.DivIcon.extend({
+    createIcon: function (oldIcon) {
+      var element = L.DivIcon.prototype.createIcon.call(this, oldIcon);
+      if (this.options.label) { element.setAttribute("aria-label", this.options.label); }
+      var data = this.options.data || {};
+      Object.keys(data).forEach(function (key) { element.dataset[key] = data[key]; });
+      return element;
+    }
+  });
+
+  function icon(options) { return new NamedIcon(options); }
+
+  function marker(latlng, options) {
+    options = options || {};
+    var name = options.name || "";
+    var made = icon({ className: "crowd-marker " + (options.className || ""), iconSize: [18, 18], iconAnchor: [9, 9],
+                      popupAnchor: [0, -8], html: "", label: name, data: options.data });
+    return L.marker(latlng, { icon: made, keyboard: true, title: name, riseOnHover: true });
+  }
+
+  window.CrowdMap = { base: base, marker: marker, icon: icon };
+})();
