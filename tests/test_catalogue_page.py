@@ -289,7 +289,8 @@ def test_the_page_shows_schema_coverage_terms_and_machine_links(client, catalogu
 
 def test_the_map_gets_the_areas_polygons_and_the_public_sensors(client, catalogue):
     html = client.get(f"/catalogue/{catalogue['passages'].pk}/").content.decode()
-    assert 'id="coverage-map"' in html and "web/catalogue.js" in html
+    assert 'id="coverage-map"' in html and "web/map.js" in html and "web/catalogue.js" in html
+    assert "vendor/world-atlas/land-110m.json" in html  # the base map's fallback land (templatetags/crowdmap)
     areas = orjson.loads(re.search(r'id="coverage-areas-data" type="application/json">(.*?)</script>', html).group(1))
     assert [area["name"] for area in areas] == ["Marktplein"]
     assert areas[0]["geometry"] == catalogue["markt"].geometry

@@ -4,7 +4,6 @@ holds, where and when, under which purposes it may be read, and how to ask for i
 import shlex
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
@@ -98,7 +97,5 @@ def catalogue_dataset(request, pk: int):
             "datasets-api:schema-version",
             kwargs={"code": dataset.schema_version.schema.code, "version": dataset.schema_version.version},
         ),
-        "tile_url": settings.MAP_TILE_URL,
-        "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
     }
     return render(request, "web/catalogue/dataset.html", context)

@@ -112,6 +112,8 @@ def test_a_dataset_page_and_its_copied_request_work_against_the_live_server(live
         expect(page.locator("#coverage-map .leaflet-overlay-pane path")).to_have_count(areas)
         expect(page.locator("#coverage-map .coverage-sensor")).to_have_count(sensors)
         expect(page.locator("#coverage-areas li")).to_have_count(areas)
+        # The shared base map (web/map.js): no tile loads here (no outside network), so Natural Earth's land shows.
+        expect(page.locator("#coverage-map")).to_have_attribute("data-background", "land", timeout=15_000)
         # A marker is reached by the keyboard and opens its name.
         page.locator("#coverage-map .coverage-sensor").first.focus()
         page.keyboard.press("Enter")

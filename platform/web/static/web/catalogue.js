@@ -1,5 +1,6 @@
 // Catalogue dataset page: the Copy buttons of the example requests, and the coverage map (the dataset's areas
-// and public sensors; the lists beside it say the same in text). No inline script: the page's CSP forbids it.
+// and public sensors on the shared base map, web/map.js; the lists beside it say the same in text). No inline
+// script: the page's CSP forbids it.
 (function () {
   "use strict";
 
@@ -21,18 +22,10 @@
   });
 
   var element = document.getElementById("coverage-map");
-  if (!element || typeof L === "undefined") { return; }
+  if (!element || !window.CrowdMap) { return; }
   var areas = JSON.parse(document.getElementById("coverage-areas-data").textContent);
   var sensors = JSON.parse(document.getElementById("coverage-sensors-data").textContent);
-  var map;
-  if (window.CrowdMap && window.CrowdMap.base) {
-    map = window.CrowdMap.base(element);
-  } else {
-    map = L.map(element);
-    if (element.dataset.tiles) {
-      L.tileLayer(element.dataset.tiles, { attribution: element.dataset.attribution || "", maxZoom: 19 }).addTo(map);
-    }
-  }
+  var map = window.CrowdMap.base(element);   // web/map.js: tiles, or Natural Earth land when none load
   var layer = L.featureGroup().addTo(map);
 
   function label(text) {   // names come from organisations: text, never HTML
@@ -46,13 +39,10 @@
       .bindTooltip(label(area.name))
       .addTo(layer);
   });
-  // Markers are focusable (Tab) and open their popup with Enter, as the keyboard needs.
+  // Markers are focusable (Tab) and open their popup with Enter (CrowdMap.marker), as the keyboard needs.
   sensors.forEach(function (sensor) {
-    L.marker([sensor.lat, sensor.lon], {
-      icon: L.divIcon({ className: "coverage-sensor", iconSize: [14, 14] }),
-      title: sensor.name,
-      keyboard: true
-    }).bindPopup(label(sensor.name)).addTo(layer);
+    window.CrowdMap.marker([sensor.lat, sensor.lon], { name: sensor.name, className: "coverage-sensor" })
+      .bindPopup(label(sensor.name)).addTo(layer);
   });
   var count = layer.getLayers().length;
   if (count) { map.fitBounds(layer.getBounds(), { padding: [20, 20], maxZoom: 17 }); }
