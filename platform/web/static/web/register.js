@@ -52,9 +52,8 @@
       if (count) { map.fitBounds(layer.getBounds(), { padding: [20, 20], maxZoom: 16 }); }
       registerMap.dataset.markers = String(count);
     });
-    document.querySelectorAll("#register-filters select").forEach(function (select) {
-      select.addEventListener("change", function () { select.form.submit(); });
-    });
+    // The filters apply when the form is sent (its Show button), not on each change: choosing with the arrow
+    // keys would otherwise reload the page at every step (WCAG 3.2.2, on input).
   }
 
   var sensorMap = document.getElementById("sensor-map");
