@@ -6,6 +6,8 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
+from datasets.models import Dataset
+from purposes.access_log import EventContent, access_event_append
 from sensors import selectors
 from sensors.models import Sensor, SensorStatus
 from tests.e2e.a11y import assert_accessible
@@ -18,7 +20,19 @@ VIEWPORT = {"width": 1200, "height": 900}
 
 
 def sensor_on_map():
-    return selectors.register_sensors().filter(latitude__isnull=False, status=SensorStatus.ACTIVE).order_by("pk")[0]
+    """A sensor on the map whose data was asked for twice this month (allowed, refused): its page has every section."""
+    passages = Dataset.objects.get(title="Centre passages (simulated)")
+    sensor = passages.sensors.filter(latitude__isnull=False, status=SensorStatus.ACTIVE).order_by("pk")[0]
+    for decision in ("allowed", "refused"):
+        access_event_append(
+            content=EventContent(
+                actor_kind="anonymous", actor_name="", organisation_id=None, organisation_slug="",
+                purpose_code=settings.DASHBOARD_PURPOSE, purpose_holder_id=None, dataset_ids=(passages.pk,),
+                dataset_owner_ids={passages.pk: passages.owner_id}, endpoint="datasets-api:indicator-values",
+                params={}, decision=decision, reason="", status_code=200 if decision == "allowed" else 403,
+            )
+        )  # fmt: skip
+    return sensor
 
 
 def sensor_removed():
