@@ -1,6 +1,7 @@
 """Reads for purpose binding: purposes in force, grants, who sees which access events, public figures, Art. 30."""
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth
@@ -119,6 +120,18 @@ def access_events_visible(*, caller: Caller, owner_roles, officer_roles) -> Quer
 NOT_PUBLIC = "(not public)"
 
 
+def public_purpose_code() -> Callable[[str], str]:
+    """How public statistics name the purpose an access declared: by its code if the purpose was made public
+    (approved, with its DPIA where one is required, and perhaps withdrawn since), else NOT_PUBLIC: never what a
+    caller typed, nor another organisation's draft."""
+    public = set(
+        Purpose.objects.filter(DPIA_CLEARED, status__in=[PurposeStatus.APPROVED, PurposeStatus.WITHDRAWN]).values_list(
+            "code", flat=True
+        )
+    )
+    return lambda code: code if code in public else NOT_PUBLIC
+
+
 def access_stats_public(*, dataset_id: int | None = None) -> list[dict]:
     """Monthly counts of access events per catalogue dataset and purpose: no identities. All the catalogue's,
     or one dataset's (its catalogue page)."""
@@ -131,16 +144,10 @@ def access_stats_public(*, dataset_id: int | None = None) -> list[dict]:
         .annotate(events=Count("id"))
         .order_by("month", "dataset_id", "event__purpose_code", "event__decision")
     )
-    # Only codes of purposes that were made public (approved, with their DPIA where one is required):
-    # not what a caller typed, nor another organisation's draft.
-    public = set(
-        Purpose.objects.filter(DPIA_CLEARED, status__in=[PurposeStatus.APPROVED, PurposeStatus.WITHDRAWN]).values_list(
-            "code", flat=True
-        )
-    )
+    shown = public_purpose_code()
     stats: dict[tuple, dict] = {}
     for row in rows:
-        code = row["event__purpose_code"] if row["event__purpose_code"] in public else NOT_PUBLIC
+        code = shown(row["event__purpose_code"])
         key = (row["month"], row["dataset_id"], code)
         entry = stats.setdefault(
             key,
@@ -154,6 +161,36 @@ def access_stats_public(*, dataset_id: int | None = None) -> list[dict]:
         )
         entry[row["event__decision"]] += row["events"]
     return list(stats.values())
+
+
+def sensor_access_stats(*, sensor_id: int, months: int = 12, at: datetime | None = None) -> list[dict]:
+    """How often the sensor's data was asked for, per month (the last `months`, this one included) and declared
+    purpose: the requests, allowed and refused, that read a dataset holding its data (per dataset, not per sensor:
+    a request counts once however many of them it read, and whether or not it read this sensor's records). Months
+    in order, then purposes; purposes not made public are named NOT_PUBLIC (public_purpose_code)."""
+    at = timezone.localtime(at or timezone.now())
+    first = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    for _ in range(months - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    datasets = Dataset.sensors.through.objects.filter(sensor_id=sensor_id).values("dataset_id")
+    events = AccessEventDataset.objects.filter(dataset_id__in=datasets, at__gte=first, at__lte=at).values("event_id")
+    rows = (
+        AccessEvent.objects.filter(pk__in=events)
+        .annotate(month=TruncMonth("at"))
+        .values("month", "purpose_code", "decision")
+        .annotate(events=Count("id"))
+        .order_by("month", "purpose_code", "decision")
+    )
+    shown = public_purpose_code()
+    stats: dict[tuple, dict] = {}
+    for row in rows:
+        code = shown(row["purpose_code"])
+        entry = stats.setdefault(
+            (row["month"], code),
+            {"month": row["month"].strftime("%Y-%m"), "purpose": code, "allowed": 0, "refused": 0},
+        )
+        entry[row["decision"]] += row["events"]
+    return sorted(stats.values(), key=lambda entry: (entry["month"], entry["purpose"] == NOT_PUBLIC, entry["purpose"]))
 
 
 def processing_register(*, organisation: Organisation, at: datetime | None = None) -> dict:

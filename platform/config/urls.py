@@ -33,7 +33,11 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"),
+    path(
+        "api/docs/",
+        docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="web/api_swagger.html")),
+        name="swagger-ui",
+    ),
     path(
         "api/redoc/",
         docs_csp(SpectacularRedocView.as_view(url_name="schema", template_name="web/api_redoc.html")),

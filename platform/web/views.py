@@ -1,6 +1,7 @@
 """Views of the public pages: home, the sensor register for citizens (map, list, detail), the open dashboard."""
 
 import json
+from datetime import date
 
 from django.conf import settings
 from django.db.models import Max, Min
@@ -11,12 +12,14 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organisation
 from purposes import selectors as purposes_selectors
+from purposes.models import Purpose
 from sensors import selectors
 from sensors.filtersets import SensorFilterSet
 from sensors.models import Area, SensorType
 from web import selectors as web_selectors
 
 REGISTER_FILTERS = ("type", "organisation", "area")
+ACCESS_MONTHS = 12  # the sensor page's table of accesses: this month and the 11 before
 
 
 def map_bounds(sensors) -> list[list[float]] | None:
@@ -64,9 +67,18 @@ def register(request):
 def register_sensor(request, pk: int):
     """One sensor, explained for a citizen."""
     sensor = get_object_or_404(selectors.register_sensors(), pk=pk)
+    accesses = purposes_selectors.sensor_access_stats(sensor_id=sensor.pk, months=ACCESS_MONTHS)
+    titles = dict(Purpose.objects.filter(code__in={row["purpose"] for row in accesses}).values_list("code", "title"))
+    for row in accesses:
+        row["month_start"] = date.fromisoformat(f"{row['month']}-01")
+        row["not_public"] = row["purpose"] == purposes_selectors.NOT_PUBLIC
+        row["title"] = titles.get(row["purpose"], "")
     context = {
         "sensor": sensor,
         "purposes": purposes_selectors.sensor_purposes(sensor_ids=[sensor.pk])[sensor.pk],
+        "accesses": accesses,
+        "access_months": ACCESS_MONTHS,
+        "placements": selectors.sensor_placements(sensor=sensor),
         "retention_days": sensor.raw_data_retention_hours / 24,
     }
     return render(request, "web/register/sensor.html", context)

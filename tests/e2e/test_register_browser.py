@@ -33,7 +33,8 @@ def test_markers_appear_for_the_demo_sensors_and_filters_change_them(live_server
         assert shown_on_map(page) == all_markers
         expect(page.locator("#sensor-list tbody tr")).to_have_count(listed)
 
-        page.select_option("#filter-type", "lidar-counter")  # submits the filter form
+        page.select_option("#filter-type", "lidar-counter")
+        page.locator("#register-filters button[type=submit]").click()
         page.wait_for_url("**/register/?*type=lidar-counter*")
         expect(page.locator("#register-map")).to_have_attribute("data-markers", str(lidar_markers), timeout=15_000)
         assert shown_on_map(page) == lidar_markers

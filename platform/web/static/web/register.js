@@ -123,10 +123,8 @@
       });
     });
 
-    // With scripts on, a new choice filters at once; the form's button does the same without them.
-    document.querySelectorAll("#register-filters select").forEach(function (select) {
-      select.addEventListener("change", function () { select.form.submit(); });
-    });
+    // The filters apply when the form is sent (its Show button), not on each change: choosing with the arrow
+    // keys would otherwise reload the page at every step (WCAG 3.2.2, on input).
   }
 
   var sensorMap = document.getElementById("sensor-map");

@@ -1,0 +1,47 @@
+"""What every page has, without a browser (tests/e2e/test_accessibility.py drives one): its language declared, a
+title and words in that language, a skip link first that leads to the main content, and the nav marking where
+you are."""
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+PAGES = {
+    "/": {"en": ("Crowd Data Platform", "share crowd data"), "nl": ("Crowd Data Platform", "gegevens over drukte")},
+    "/register/": {"en": ("Sensor register ·", "Sensor register"), "nl": ("Sensorregister ·", "Sensorregister")},
+    "/dashboard/": {
+        "en": ("How busy is the city centre? ·", "How busy"),
+        "nl": ("Hoe druk is het in het centrum? ·", "Hoe druk"),
+    },
+    "/accounts/login/": {"en": ("Sign in ·", "Sign in"), "nl": ("Aanmelden ·", "Gebruikersnaam")},
+}
+SKIP = {"en": "Skip to content", "nl": "Naar de inhoud"}
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_declares_its_language_and_says_it_in_that_language(client, path, language):
+    title, words = PAGES[path][language]
+    text = client.get(path, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert f'<html lang="{language}">' in text
+    assert re.search(r"<title>(.*?)</title>", text).group(1).startswith(title)
+    main = text[text.index('<main id="content"') :]
+    assert words in main
+    body = text[text.index("<body>") + len("<body>") :].lstrip()
+    assert body.startswith(f'<a class="skip-link" href="#content">{SKIP[language]}</a>')
+
+
+def test_the_nav_marks_the_page_you_are_on(client):
+    text = client.get("/register/").content.decode()
+    assert re.search(r'<a href="/register/" aria-current="page">', text)
+    assert re.search(r'<a href="/dashboard/">', text)
+    text = client.get("/dashboard/").content.decode()
+    assert re.search(r'<a href="/dashboard/" aria-current="page">', text)
+    assert re.search(r'<a href="/register/">', text)
+
+
+def test_a_wrong_password_is_said_in_dutch(client):
+    response = client.post("/accounts/login/", {"username": "nobody", "password": "wrong"}, HTTP_ACCEPT_LANGUAGE="nl")
+    assert "Uw gebruikersnaam en wachtwoord horen niet bij elkaar." in response.content.decode()
