@@ -12,8 +12,6 @@ import os
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 PROJECT = Path(__file__).resolve().parents[2]
 ARTEFACTS = Path(os.environ.get("TEST_ARTEFACTS") or PROJECT / "test-artefacts")
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
@@ -62,24 +60,17 @@ def screenshot(page, name: str, language: str) -> Path:
     return path
 
 
-def assert_accessible(
-    page, name: str, language: str, *, document_language: str | None = None, not_ours: frozenset[str] = frozenset()
-) -> dict:
+def assert_accessible(page, name: str, language: str, *, document_language: str | None = None) -> dict:
     """The page declares its language (`document_language`, by default the language asked for), axe finds no
     serious or critical violation of WCAG 2.1 A/AA or the best practices, and a full-page screenshot of it is saved
-    as <TEST_ARTEFACTS>/<name>-<language>.png. Returns axe's results.
-
-    `not_ours`: rules a page we do not write (a library's markup) breaks and we cannot mend: found, they end the
-    test as an expected failure that names them and where (reported, not hidden); any other finding fails it."""
+    as <TEST_ARTEFACTS>/<name>-<language>.png. Returns axe's results."""
     declared = page.evaluate("() => document.documentElement.getAttribute('lang')")
     expected = document_language or language
     screenshot(page, name, language)
     results = run_axe(page)
     (ARTEFACTS / f"{name}-{language}.axe.json").write_text(json.dumps(results["violations"], indent=1))
     problems = [f"<html lang={declared!r}>, expected {expected!r}"] if declared != expected else []
-    if failing := [violation for violation in serious(results) if violation["id"] not in not_ours]:
+    if failing := serious(results):
         problems.append(f"axe finds\n{describe(failing)}")
     assert not problems, f"{name} in {language} ({page.url}): " + "\n".join(problems)
-    if known := [violation for violation in serious(results) if violation["id"] in not_ours]:
-        pytest.xfail(f"{name} in {language}: not ours to mend:\n{describe(known)}")
     return results
