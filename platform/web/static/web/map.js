@@ -13,8 +13,9 @@
 //     none loaded. element.dataset.background says what shows: "tiles", "land" or "none" (not yet known);
 //     element.dataset.zoom and .view (west,south,east,north) follow the view.
 //
-//   CrowdMap.marker(latlng, { name: "...", className: "...", data: { key: "value" } }) -> L.Marker
-//     A marker reachable by keyboard (Tab; Enter opens its popup), named by `name` for screen readers.
+//   CrowdMap.marker(latlng, { name: "...", className: "...", data: { key: "value" }, keyboard: true }) -> L.Marker
+//     A marker reachable by keyboard (Tab; Enter opens its popup), named by `name` for screen readers;
+//     keyboard: false for a marker with nothing to open (it then takes no focus).
 //   CrowdMap.icon(divIconOptions + { label: "...", data: {...} }) -> L.DivIcon whose element has that
 //     aria-label and those data-* attributes (e.g. for a cluster: { label: "12 sensors" }).
 //
@@ -143,7 +144,10 @@
   var NamedIcon = L.DivIcon.extend({
     createIcon: function (oldIcon) {
       var element = L.DivIcon.prototype.createIcon.call(this, oldIcon);
-      if (this.options.label) { element.setAttribute("aria-label", this.options.label); }
+      if (this.options.label) {
+        element.setAttribute("aria-label", this.options.label);
+        element.setAttribute("role", "img");  // a keyboard marker's element becomes role=button (Leaflet)
+      }
       var data = this.options.data || {};
       Object.keys(data).forEach(function (key) { element.dataset[key] = data[key]; });
       return element;
@@ -157,7 +161,7 @@
     var name = options.name || "";
     var made = icon({ className: "crowd-marker " + (options.className || ""), iconSize: [18, 18], iconAnchor: [9, 9],
                       popupAnchor: [0, -8], html: "", label: name, data: options.data });
-    return L.marker(latlng, { icon: made, keyboard: true, title: name, riseOnHover: true });
+    return L.marker(latlng, { icon: made, keyboard: options.keyboard !== false, title: name, riseOnHover: true });
   }
 
   window.CrowdMap = { base: base, marker: marker, icon: icon };

@@ -133,6 +133,7 @@
   if (sensorMap) {
     var latlng = [parseFloat(sensorMap.dataset.lat), parseFloat(sensorMap.dataset.lon)];
     var small = CrowdMap.base(sensorMap).setView(latlng, 16);
-    CrowdMap.marker(latlng, { name: sensorMap.dataset.name, className: "sensor-marker" }).addTo(small);
+    // Nothing to open: the page around it says what the sensor is, so the marker takes no focus.
+    CrowdMap.marker(latlng, { name: sensorMap.dataset.name, className: "sensor-marker", keyboard: false }).addTo(small);
   }
 })();
