@@ -1,5 +1,6 @@
 """Settings come from the environment; production refuses to start without a secret key."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -98,3 +99,39 @@ def test_database_url_selects_the_database(settings):
     engine = settings.DATABASES["default"]["ENGINE"]
     expected = "sqlite3" if os.environ.get("DATABASE_URL", "").startswith("sqlite") else "postgresql"
     assert engine.endswith(expected)
+
+
+MAP_SETTINGS = (
+    "import json; from django.conf import settings as s; "
+    "print(json.dumps([s.MAP_TILE_URL, s.MAP_TILE_ATTRIBUTION, s.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src']]))"
+)
+BRT = "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png"
+
+
+@pytest.mark.parametrize(
+    ("env", "url", "attribution", "img_src"),
+    [
+        # Unset: OpenStreetMap's standard tiles, with their attribution linked to their copyright page.
+        (
+            {},
+            "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+            ["'self'", "data:", "https://tile.openstreetmap.org"],
+        ),
+        # The Dutch government's background map (docs/deployment.md): its host, its attribution.
+        (
+            {"DJANGO_MAP_TILE_URL": BRT, "DJANGO_MAP_TILE_ATTRIBUTION": "Kaartgegevens &copy; Kadaster"},
+            BRT,
+            "Kaartgegevens &copy; Kadaster",
+            ["'self'", "data:", "https://service.pdok.nl"],
+        ),
+        # Another server without an attribution set: never OpenStreetMap's words under someone else's tiles.
+        ({"DJANGO_MAP_TILE_URL": BRT}, BRT, "", ["'self'", "data:", "https://service.pdok.nl"]),
+        # Empty: no tiles, and images from this site only.
+        ({"DJANGO_MAP_TILE_URL": ""}, "", "", ["'self'", "data:"]),
+    ],
+)
+def test_the_map_tiles_default_to_openstreetmap_and_the_policy_follows_the_setting(env, url, attribution, img_src):
+    result = manage("shell", "-c", MAP_SETTINGS, DJANGO_DEBUG="true", **env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [url, attribution, img_src]

@@ -10,10 +10,12 @@
 //     Sea colour behind (site.css: .crowd-map), Natural Earth land in its own pane below the tiles and the
 //     markers, drawn when no tiles are configured or when tiles fail to load. The page's note
 //     ({% map_note "element-id" %}, [data-map-note-for=element-id]) is shown when tiles were configured but
-//     none loaded. element.dataset.background says what shows: "tiles", "land" or "none" (not yet known).
+//     none loaded. element.dataset.background says what shows: "tiles", "land" or "none" (not yet known);
+//     element.dataset.zoom and .view (west,south,east,north) follow the view.
 //
-//   CrowdMap.marker(latlng, { name: "...", className: "...", data: { key: "value" } }) -> L.Marker
-//     A marker reachable by keyboard (Tab; Enter opens its popup), named by `name` for screen readers.
+//   CrowdMap.marker(latlng, { name: "...", className: "...", data: { key: "value" }, keyboard: true }) -> L.Marker
+//     A marker reachable by keyboard (Tab; Enter opens its popup), named by `name` for screen readers;
+//     keyboard: false for a marker with nothing to open (it then takes no focus).
 //   CrowdMap.icon(divIconOptions + { label: "...", data: {...} }) -> L.DivIcon whose element has that
 //     aria-label and those data-* attributes (e.g. for a cluster: { label: "12 sensors" }).
 //
@@ -24,8 +26,38 @@
   var LAND_STYLE = { stroke: true, color: "#7d8f99", weight: 1, fill: true, fillColor: "#f2efe9", fillOpacity: 1,
                      interactive: false };
 
+  var NATURAL_EARTH = '<a href="https://www.naturalearthdata.com/">Natural Earth</a>';
+
   function readLand(element) {
     try { return JSON.parse(element.dataset.land || "[]"); } catch (error) { return []; }
+  }
+
+  // Natural Earth's rings that cross the antimeridian (Fiji, Chukotka) jump from 180 to -180 degrees: on a flat
+  // map that is a line across the world. Unwrap them (continue past 180); a ring around the pole (Antarctica)
+  // does not close when unwrapped and stays as it is.
+  function unwrapRing(ring) {
+    var shift = 0;
+    var out = ring.map(function (point, i) {
+      if (i > 0) {
+        var step = point[0] - ring[i - 1][0];
+        if (step > 180) { shift -= 360; } else if (step < -180) { shift += 360; }
+      }
+      return [point[0] + shift, point[1]];
+    });
+    if (shift !== 0) { return ring; }
+    // Keep the ring's bulk on the world's face (a ring may start on the far side of the antimeridian).
+    var mean = out.reduce(function (sum, point) { return sum + point[0]; }, 0) / out.length;
+    var back = mean > 180 ? -360 : mean < -180 ? 360 : 0;
+    return back ? out.map(function (point) { return [point[0] + back, point[1]]; }) : out;
+  }
+
+  function unwrap(geometry) {
+    if (geometry.type === "Polygon") {
+      geometry.coordinates = geometry.coordinates.map(unwrapRing);
+    } else if (geometry.type === "MultiPolygon") {
+      geometry.coordinates = geometry.coordinates.map(function (polygon) { return polygon.map(unwrapRing); });
+    }
+    return geometry;
   }
 
   // Natural Earth land, the finest scale the zoom asks for; each scale is read once, and only when needed.
@@ -55,8 +87,10 @@
       loaded[url] = "loading";
       fetch(url).then(function (response) { return response.json(); }).then(function (topology) {
         var name = Object.keys(topology.objects)[0];
-        loaded[url] = L.geoJSON(topojson.feature(topology, topology.objects[name]),
-                                { pane: "crowdmap-land", style: LAND_STYLE });
+        var land = topojson.feature(topology, topology.objects[name]);
+        (land.features || [land]).forEach(function (feature) { unwrap(feature.geometry); });
+        loaded[url] = L.geoJSON(land,
+                                { pane: "crowdmap-land", style: LAND_STYLE, attribution: NATURAL_EARTH });
         if (scaleFor(map.getZoom())[1] === url || !shown) { show(url); }
       }).catch(function () { delete loaded[url]; });
     }
@@ -68,6 +102,11 @@
     // A maxZoom of its own: with no tile layer Leaflet has none, and clusters need one.
     var map = L.map(element, L.extend({ maxZoom: 19 }, options || {}));
     element.classList.add("crowd-map");
+    // The view, readable from the page (browser tests, other scripts): zoom and west,south,east,north.
+    map.on("moveend", function () {
+      element.dataset.zoom = String(map.getZoom());
+      element.dataset.view = map.getBounds().toBBoxString();
+    });
     var land = landLayer(map, readLand(element));
     var note = element.id ? document.querySelector('[data-map-note-for="' + element.id + '"]') : null;
     var tiles = element.dataset.tiles;
@@ -105,7 +144,10 @@
   var NamedIcon = L.DivIcon.extend({
     createIcon: function (oldIcon) {
       var element = L.DivIcon.prototype.createIcon.call(this, oldIcon);
-      if (this.options.label) { element.setAttribute("aria-label", this.options.label); }
+      if (this.options.label) {
+        element.setAttribute("aria-label", this.options.label);
+        element.setAttribute("role", "img");  // a keyboard marker's element becomes role=button (Leaflet)
+      }
       var data = this.options.data || {};
       Object.keys(data).forEach(function (key) { element.dataset[key] = data[key]; });
       return element;
@@ -119,7 +161,7 @@
     var name = options.name || "";
     var made = icon({ className: "crowd-marker " + (options.className || ""), iconSize: [18, 18], iconAnchor: [9, 9],
                       popupAnchor: [0, -8], html: "", label: name, data: options.data });
-    return L.marker(latlng, { icon: made, keyboard: true, title: name, riseOnHover: true });
+    return L.marker(latlng, { icon: made, keyboard: options.keyboard !== false, title: name, riseOnHover: true });
   }
 
   window.CrowdMap = { base: base, marker: marker, icon: icon };

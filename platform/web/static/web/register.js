@@ -88,7 +88,9 @@
     var view = boundsOf(registerMap.dataset.bounds);
     if (view) { fit(map, view); } else { map.setView([52.1, 5.3], 7); }
 
-    load(registerMap.dataset.source, []).then(function (features) {
+    // No source: no sensor the filters select has a location (the page says so); nothing to fetch.
+    var source = registerMap.dataset.source ? load(registerMap.dataset.source, []) : Promise.resolve([]);
+    source.then(function (features) {
       var markers = [];
       features.forEach(function (feature) {
         if (!feature.geometry) { return; }
@@ -131,6 +133,7 @@
   if (sensorMap) {
     var latlng = [parseFloat(sensorMap.dataset.lat), parseFloat(sensorMap.dataset.lon)];
     var small = CrowdMap.base(sensorMap).setView(latlng, 16);
-    CrowdMap.marker(latlng, { name: sensorMap.dataset.name, className: "sensor-marker" }).addTo(small);
+    // Nothing to open: the page around it says what the sensor is, so the marker takes no focus.
+    CrowdMap.marker(latlng, { name: sensorMap.dataset.name, className: "sensor-marker", keyboard: false }).addTo(small);
   }
 })();
