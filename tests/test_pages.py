@@ -45,3 +45,27 @@ def test_the_nav_marks_the_page_you_are_on(client):
 def test_a_wrong_password_is_said_in_dutch(client):
     response = client.post("/accounts/login/", {"username": "nobody", "password": "wrong"}, HTTP_ACCEPT_LANGUAGE="nl")
     assert "Uw gebruikersnaam en wachtwoord horen niet bij elkaar." in response.content.decode()
+
+
+NOT_FOUND = {
+    "en": ("Page not found ·", "There is no page at this address"),
+    "nl": ("Pagina niet gevonden ·", "Op dit adres"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+@pytest.mark.parametrize("path", ["/no-such-page/", "/register/sensors/999999999/", "/catalogue/999999999/"])
+def test_a_page_not_found_is_a_page_of_the_site_in_the_readers_language(client, path, language):
+    response = client.get(path, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 404
+    text = response.content.decode()
+    title, words = NOT_FOUND[language]
+    assert f'<html lang="{language}">' in text
+    assert re.search(r"<title>(.*?)</title>", text).group(1).startswith(title)
+    assert words in text[text.index('<main id="content"') :]
+    assert '<a href="/catalogue/"' in text
+
+
+def test_an_api_path_not_found_stays_problem_json(client):
+    response = client.get("/api/v1/no-such-thing/", HTTP_ACCEPT_LANGUAGE="nl")
+    assert (response.status_code, response["Content-Type"]) == (404, "application/problem+json")

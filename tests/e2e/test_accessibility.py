@@ -75,6 +75,7 @@ PAGES = {
     # The API viewers: the OpenAPI document is in English, and so are they, whatever the reader's language.
     "api-docs": (lambda: "/api/docs/", ".swagger-ui .opblock", "en"),
     "api-redoc": (lambda: "/api/redoc/", "[role=menuitem], .menu-content li", "en"),
+    "not-found": (lambda: "/no-such-page/", "main h1", None),
     "catalogue": (lambda: "/catalogue/", "#catalogue-results", None),
     "catalogue-search": (lambda: "/catalogue/?q=nothing-matches-this", "#catalogue-empty", None),
     "catalogue-dataset": (
