@@ -56,17 +56,20 @@ def locked_out(page, url):
         page.wait_for_load_state()
 
 
+# A map is drawn once its background is known: tiles, or (no network here) the Natural Earth land.
+DRAWN = ":is([data-background=tiles], [data-background=land])"
+
 # Each page: name (for the screenshot), how to get its path from the demo data (read before the browser starts),
 # what shows it is ready for axe, and the language it declares (None: the one asked for).
 PAGES = {
     "home": (lambda: "/", "main h1", None),
-    "register": (lambda: "/register/", "#register-map[data-markers] path.sensor-marker", None),
+    "register": (lambda: "/register/", f"#register-map[data-markers]{DRAWN} .leaflet-marker-icon", None),
     "register-filtered": (
         lambda: "/register/?type=lidar-counter",
-        "#register-map[data-markers] path.sensor-marker",
+        f"#register-map[data-markers]{DRAWN} .leaflet-marker-icon",
         None,
     ),
-    "sensor": (lambda: f"/register/sensors/{sensor_on_map().pk}/", "#sensor-map path.sensor-marker", None),
+    "sensor": (lambda: f"/register/sensors/{sensor_on_map().pk}/", f"#sensor-map{DRAWN} .leaflet-marker-icon", None),
     "sensor-removed": (lambda: f"/register/sensors/{sensor_removed().pk}/", "#sensor-status", None),
     "sensor-without-location": (lambda: f"/register/sensors/{sensor_without_location().pk}/", "main h1", None),
     "dashboard": (lambda: "/dashboard/", "#dashboard[data-state=ready][data-forecast=ready]", None),
@@ -80,7 +83,7 @@ PAGES = {
     "catalogue-search": (lambda: "/catalogue/?q=nothing-matches-this", "#catalogue-empty", None),
     "catalogue-dataset": (
         lambda: f"/catalogue/{Dataset.objects.get(title='Centre passages (simulated)').pk}/",
-        "#coverage-map .leaflet-marker-icon",
+        f"#coverage-map{DRAWN} .leaflet-marker-icon",
         None,
     ),
 }
