@@ -45,6 +45,9 @@ class DatasetFilterSet(FilterSet):
 # The catalogue page's free text: at most this many characters and words (each word must match somewhere).
 SEARCH_MAX_LENGTH = 200
 SEARCH_MAX_WORDS = 10
+# The keywords are searched in their JSON text (SQLite has no JSON `contains`): a word with the list's syntax in it
+# would match every list, so such a word is looked for in the title and the description only.
+JSON_SYNTAX = frozenset('[]",\\')
 
 
 class CatalogueFilterSet(FilterSet):
@@ -65,9 +68,10 @@ class CatalogueFilterSet(FilterSet):
     def filter_text(self, queryset, name, value: str):
         # Every word somewhere in the title, the description or a keyword; LIKE's wildcards are escaped.
         for word in value.split()[:SEARCH_MAX_WORDS]:
-            queryset = queryset.filter(
-                Q(title__icontains=word) | Q(description__icontains=word) | Q(keywords__icontains=word)
-            )
+            anywhere = Q(title__icontains=word) | Q(description__icontains=word)
+            if not JSON_SYNTAX.intersection(word):
+                anywhere |= Q(keywords__icontains=word)
+            queryset = queryset.filter(anywhere)
         return queryset
 
     def filter_theme(self, queryset, name, value: str):

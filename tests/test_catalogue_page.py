@@ -170,6 +170,11 @@ def text(response) -> str:
         ({"q": "passages  crowd"}, ["passages"]),  # every word, each anywhere
         ({"q": "passages rail"}, []),
         ({"q": "100%_"}, []),  # LIKE's wildcards are text
+        ({"q": "["}, []),  # the keywords' JSON is not text to search: its brackets, quotes and commas match nothing
+        ({"q": '"'}, []),
+        ({"q": ","}, []),
+        ({"q": '"nightlife"'}, []),
+        ({"q": "safety"}, ["passages"]),  # a word of a keyword of two words
         ({"theme": "SOCI"}, ["passages"]),
         ({"theme": "TRAN"}, ["occupancy"]),
         ({"organisation": "lab"}, ["occupancy"]),
