@@ -69,3 +69,14 @@ def test_a_page_not_found_is_a_page_of_the_site_in_the_readers_language(client, 
 def test_an_api_path_not_found_stays_problem_json(client):
     response = client.get("/api/v1/no-such-thing/", HTTP_ACCEPT_LANGUAGE="nl")
     assert (response.status_code, response["Content-Type"]) == (404, "application/problem+json")
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+@pytest.mark.parametrize("path", ["/catalogue/?q=a%00b", "/register/?type=%00"])
+def test_a_nul_in_a_pages_query_is_the_sites_bad_request_page_in_the_readers_language(client, path, language):
+    response = client.get(path, HTTP_ACCEPT_LANGUAGE=language)
+    assert (response.status_code, response["Content-Type"]) == (400, "text/html; charset=utf-8")
+    text = response.content.decode()
+    assert f'<html lang="{language}">' in text
+    assert {"en": "Bad request", "nl": "Onjuist verzoek"}[language] in text
+    assert "\x00" not in text

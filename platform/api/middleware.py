@@ -4,12 +4,18 @@ import io
 
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
+from django.shortcuts import render
+from django.utils import translation
 
 from api.parsers import NUL
-from api.problems import escape_pointer_token, page_not_found, problem_response
+from api.problems import API_PATH_PREFIX, escape_pointer_token, page_not_found, problem_response
 
 
 def _null_character(request, errors: list[dict]):
+    if not request.path.startswith(API_PATH_PREFIX):
+        # A page: the site's own 400 page, in the reader's language (this runs before LocaleMiddleware).
+        with translation.override(translation.get_language_from_request(request)):
+            return render(request, "400.html", status=400)
     return problem_response(
         request,
         status_code=400,
