@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation
 from accounts.selectors import Caller
-from datasets.models import Dataset
+from datasets.models import Dataset, DatasetStatus
 from datasets.selectors import public_datasets
 from purposes.models import (
     DPIA_CLEARED,
@@ -166,13 +166,16 @@ def access_stats_public(*, dataset_id: int | None = None) -> list[dict]:
 def sensor_access_stats(*, sensor_id: int, months: int = 12, at: datetime | None = None) -> list[dict]:
     """How often the sensor's data was asked for, per month (the last `months`, this one included) and declared
     purpose: the requests, allowed and refused, that read a dataset holding its data (per dataset, not per sensor:
-    a request counts once however many of them it read, and whether or not it read this sensor's records). Months
+    a request counts once however many of them it read, and whether or not it read this sensor's records; drafts are
+    left out). Months
     in order, then purposes; purposes not made public are named NOT_PUBLIC (public_purpose_code)."""
     at = timezone.localtime(at or timezone.now())
     first = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     for _ in range(months - 1):
         first = (first - timedelta(days=1)).replace(day=1)
-    datasets = Dataset.sensors.through.objects.filter(sensor_id=sensor_id).values("dataset_id")
+    # Not a draft's: a dataset not yet published is nobody's business but its owner's (restricted ones count: the
+    # register tells citizens how often their sensor's data is read, whoever reads it).
+    datasets = Dataset.objects.filter(sensors=sensor_id).exclude(status=DatasetStatus.DRAFT).values("pk")
     events = AccessEventDataset.objects.filter(dataset_id__in=datasets, at__gte=first, at__lte=at).values("event_id")
     rows = (
         AccessEvent.objects.filter(pk__in=events)

@@ -92,6 +92,15 @@ def accesses(demo, monkeypatch):
     append(monkeypatch, month[1], datasets=[passages, other], code=public, decision="allowed")
     append(monkeypatch, month[1], datasets=[other], code=public, decision="allowed")  # not its data
     append(monkeypatch, month[13], datasets=[passages], code=public, decision="allowed")  # over a year ago
+    draft = Dataset.objects.create(
+        owner=passages.owner,
+        schema_version=passages.schema_version,
+        title="Not yet published",
+        status="draft",
+        access=passages.access,
+    )
+    draft.sensors.add(sensor)
+    append(monkeypatch, month[0], datasets=[draft], code=public, decision="allowed")  # a draft's: nobody's business
     monkeypatch.undo()
     return sensor, public, [m.astimezone(timezone.get_current_timezone()).strftime("%Y-%m") for m in month]
 
