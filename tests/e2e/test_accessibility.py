@@ -134,9 +134,10 @@ def test_tab_reaches_the_skip_link_first_then_the_nav_and_the_language_switch_wo
         assert page.evaluate("() => document.activeElement.tagName") == "MAIN"
 
         page.goto(f"{live_server.url}/register/")
-        stops = [tab(page) for _ in range(8)]
+        stops = [tab(page) for _ in range(9)]
         assert [stop["text"] for stop in stops] == [
-            "Skip to content", "Crowd Data Platform", "Sensor register", "Dashboard", "API docs", "Sign in", "EN", "NL",
+            "Skip to content", "Crowd Data Platform", "Sensor register", "Dashboard", "Data catalogue", "API docs",
+            "Sign in", "EN", "NL",
         ]  # fmt: skip
         assert all(stop["inHeader"] and stop["visible"] for stop in stops[1:])
         assert page.locator("nav a", has_text="Sensor register").get_attribute("aria-current") == "page"
@@ -164,10 +165,11 @@ def test_the_register_filters_can_be_set_and_submitted_by_keyboard(live_server, 
         options = page.eval_on_selector_all("#filter-organisation option", "options => options.map(o => o.value)")
         for _ in range(options.index("gemeente-voorbeeldstad")):
             page.keyboard.press("ArrowDown")
+        assert tab(page)["id"] == "filter-area"  # left at "all areas"
         button = tab(page)
         assert (button["tag"], button["text"]) == ("button", "Show")
         page.keyboard.press("Enter")
-        page.wait_for_url("**/register/?type=lidar-counter&organisation=gemeente-voorbeeldstad")
+        page.wait_for_url("**/register/?type=lidar-counter&organisation=gemeente-voorbeeldstad*")
         expect(page.locator("#sensor-list tbody tr")).to_have_count(expected)
         expect(page.locator("#register-map")).to_have_attribute("data-markers", str(expected), timeout=15_000)
 
