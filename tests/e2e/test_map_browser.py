@@ -276,6 +276,23 @@ def test_markers_and_clusters_are_reachable_and_opened_with_the_keyboard(live_se
         assert label.endswith(" sensors") and int(label.split()[0]) > 1
         page.keyboard.press("Enter")
         page.wait_for_function(f"Number(document.getElementById('register-map').dataset.zoom) > {zoom}")
+        # The focus goes on to a marker or a smaller cluster that the opened cluster held, on the map and in
+        # view (ADR 0012), not back to the map's box: the keyboard user carries on where they were.
+        page.wait_for_function(
+            """() => document.activeElement.matches('#register-map .sensor-marker, #register-map .marker-cluster')""",
+            timeout=5_000,
+        )
+        focused = page.evaluate(
+            """() => {
+                const map = document.getElementById('register-map').getBoundingClientRect();
+                const box = document.activeElement.getBoundingClientRect();
+                const x = box.left + box.width / 2, y = box.top + box.height / 2;
+                return { count: Number(document.activeElement.dataset.count || 1),
+                         inside: map.left <= x && x <= map.right && map.top <= y && y <= map.bottom };
+            }"""
+        )
+        assert focused["inside"] and focused["count"] < int(label.split()[0]), focused
+        assert page.evaluate("document.activeElement.isConnected")
 
         page.goto(f"{live_server.url}/register/?type=lidar-counter")
         wait_for_markers(page, len(lidar))

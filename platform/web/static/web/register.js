@@ -59,21 +59,30 @@
                                label: clusterLabel.replace("{count}", count), data: { count: String(count) } });
       }
     });
-    // A cluster is a keyboard-reachable marker (Tab); Enter opens it as a click does: zoom in, or spread out the
-    // markers that stand at one spot. Focus then goes to the first sensor or cluster that shows.
+    // A cluster is a keyboard-reachable marker (Tab); Enter opens it as a click does (markercluster's own
+    // handler: zoom in, or spread out the markers that stand at one spot; it then focuses the map's box). Focus
+    // then goes on to the first sensor or cluster that shows there, once markercluster has drawn them: after its
+    // "animationend" (zoomed) or "spiderfied" (spread out), not on the map's moveend, which comes first.
     clusters.on("clusterkeypress", function (event) {
       var key = event.originalEvent;
       if (key.key !== "Enter" && key.keyCode !== 13) { return; }
-      var cluster = event.layer;
-      var bounds = cluster.getBounds();
-      if (map.getZoom() >= map.getMaxZoom() || bounds.getNorthEast().equals(bounds.getSouthWest())) {
-        cluster.spiderfy();
-        focusFirst(bounds);
-      } else {
-        map.once("moveend", function () { focusFirst(bounds); });
-        cluster.zoomToBounds({ padding: [24, 24] });
+      var bounds = event.layer.getBounds();
+      function opened() {
+        forget();
+        // Deferred: without animation markercluster fires these before its own handler moves the focus.
+        window.setTimeout(function () { focusFirst(bounds); }, 0);
       }
+      function forget() {
+        clusters.off("animationend spiderfied", opened);
+        if (awaiting === opened) { awaiting = null; }
+      }
+      if (awaiting) { clusters.off("animationend spiderfied", awaiting); }
+      awaiting = opened;
+      clusters.on("animationend spiderfied", opened);
+      // Enter on a cluster already spread out changes nothing: a later zoom must not pull the focus away.
+      window.setTimeout(forget, 3000);
     });
+    var awaiting = null;
     function focusFirst(bounds) {
       var found = null;
       clusters.eachLayer(function (marker) {
