@@ -13,6 +13,11 @@
 //     none loaded. element.dataset.background says what shows: "tiles", "land" or "none" (not yet known);
 //     element.dataset.zoom and .view (west,south,east,north) follow the view.
 //
+//   CrowdMap.closeUp(map, latlng) -> map
+//     A close view of one place: street level (zoom 16) on tiles; zoom 8 on Natural Earth land alone (known
+//     now, or later if the tiles fail before the reader moves the map), where a nearby coast still shows.
+//     While no tile has loaded the tiles' attribution is taken off (it credits what shows); it returns with one.
+//
 //   CrowdMap.marker(latlng, { name: "...", className: "...", data: { key: "value" }, keyboard: true }) -> L.Marker
 //     A marker reachable by keyboard (Tab; Enter opens its popup), named by `name` for screen readers;
 //     keyboard: false for a marker with nothing to open (it then takes no focus).
@@ -117,9 +122,12 @@
       return map;
     }
     var good = 0;
-    var failed = 0;
+    // The tiles' attribution credits what shows: while no tile has loaded it is taken off (OSM drew nothing
+    // here), and put back when one loads.
+    var credit = element.dataset.attribution || "";
+    var credited = true;
     L.tileLayer(tiles, {
-      attribution: element.dataset.attribution || "",
+      attribution: credit,
       maxZoom: 19,
       // OpenStreetMap's tile usage policy asks for a Referer; the site's own policy (same-origin) would send
       // none to another host. This sends the origin only (no path, no query: the filters stay private).
@@ -128,14 +136,39 @@
       good += 1;
       element.dataset.background = "tiles";
       if (note && !note.dataset.unconfigured) { note.hidden = true; }
+      if (!credited && map.attributionControl) { map.attributionControl.addAttribution(credit); }
+      credited = true;
     }).on("tileerror", function () {
-      failed += 1;
       land.want();  // below the tiles: it shows where tiles are missing
       if (!good) {
-        element.dataset.background = "land";
+        if (credited && credit && map.attributionControl) { map.attributionControl.removeAttribution(credit); }
+        credited = false;
         if (note) { note.hidden = false; }
+        if (element.dataset.background !== "land") {
+          element.dataset.background = "land";
+          map.fire("crowdmap:land");
+        }
       }
     }).addTo(map);
+    return map;
+  }
+
+  // One place (a sensor, or several at one spot) seen close up: a street-level view on tiles. On Natural Earth
+  // land alone a street's scale is a plain square, so there the view stays at CLOSE_UP_ON_LAND (Natural Earth's
+  // finest scale, 1:10m, is drawn from 8), where a coast within about 100 km still shows (the Markt in Eindhoven
+  // and the North Sea; Melbourne and its bay); also when the tiles fail later, unless the reader moved the map.
+  var CLOSE_UP = 16;
+  var CLOSE_UP_ON_LAND = 8;
+
+  function closeUp(map, latlng) {
+    var element = map.getContainer();
+    map.setView(latlng, element.dataset.background === "land" ? CLOSE_UP_ON_LAND : CLOSE_UP);
+    if (element.dataset.background === "land") { return map; }
+    map.off("crowdmap:land", map.crowdmapCloseUp);
+    map.crowdmapCloseUp = function () {
+      if (map.getZoom() === CLOSE_UP && map.getBounds().contains(latlng)) { map.setView(latlng, CLOSE_UP_ON_LAND); }
+    };
+    map.once("crowdmap:land", map.crowdmapCloseUp);
     return map;
   }
 
@@ -164,5 +197,5 @@
     return L.marker(latlng, { icon: made, keyboard: options.keyboard !== false, title: name, riseOnHover: true });
   }
 
-  window.CrowdMap = { base: base, marker: marker, icon: icon };
+  window.CrowdMap = { base: base, marker: marker, icon: icon, closeUp: closeUp };
 })();

@@ -38,7 +38,7 @@
 
   function fit(map, bounds) {
     if (bounds.getNorthEast().equals(bounds.getSouthWest())) {
-      map.setView(bounds.getCenter(), 16);  // one sensor (or several at one spot): a street-level view
+      CrowdMap.closeUp(map, bounds.getCenter());  // one sensor (or several at one spot): street level on tiles
     } else {
       map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 });
     }
@@ -47,6 +47,7 @@
   var registerMap = document.getElementById("register-map");
   if (registerMap) {
     var map = CrowdMap.base(registerMap);
+    L.control.scale({ imperial: false }).addTo(map);  // a sense of scale, also on Natural Earth land alone
     var clusterLabel = registerMap.dataset.clusterLabel || "{count}";
     var clusters = L.markerClusterGroup({
       showCoverageOnHover: false,
@@ -141,7 +142,8 @@
   var sensorMap = document.getElementById("sensor-map");
   if (sensorMap) {
     var latlng = [parseFloat(sensorMap.dataset.lat), parseFloat(sensorMap.dataset.lon)];
-    var small = CrowdMap.base(sensorMap).setView(latlng, 16);
+    var small = CrowdMap.closeUp(CrowdMap.base(sensorMap), latlng);
+    L.control.scale({ imperial: false }).addTo(small);
     // Nothing to open: the page around it says what the sensor is, so the marker takes no focus.
     CrowdMap.marker(latlng, { name: sensorMap.dataset.name, className: "sensor-marker", keyboard: false }).addTo(small);
   }
