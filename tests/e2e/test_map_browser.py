@@ -365,3 +365,30 @@ def test_markers_and_clusters_are_reachable_and_opened_with_the_keyboard(live_se
         assert name.startswith("Stratumseind")
         page.keyboard.press("Enter")
         expect(page.locator("#register-map .leaflet-popup-content")).to_contain_text(name)
+
+
+def test_leaflets_own_controls_speak_the_pages_language(live_server, demo):
+    everything = located()
+    target = selectors.register_sensors().get(name="Stratumseind, north entrance")
+    sensor = selectors.register_sensors().filter(latitude__isnull=False).first()
+    for locale, zoom_in, zoom_out, close, library in [
+        ("en-GB", "Zoom in", "Zoom out", "Close the pop-up", "A JavaScript library for interactive maps"),
+        ("nl-NL", "Inzoomen", "Uitzoomen", "Pop-up sluiten", "Een JavaScript-bibliotheek voor interactieve kaarten"),
+    ]:
+        with browser_page(locale, viewport=VIEWPORT) as page:
+            page.route(OSM_TILES, lambda route: route.abort())
+            page.goto(f"{live_server.url}/register/")
+            wait_for_markers(page, len(everything))
+            # The zoom buttons are reached by Tab: their names (title and aria-label) are the page's words.
+            for selector, words in [(".leaflet-control-zoom-in", zoom_in), (".leaflet-control-zoom-out", zoom_out)]:
+                button = page.locator(f"#register-map {selector}")
+                expect(button).to_have_attribute("title", words)
+                expect(button).to_have_attribute("aria-label", words)
+            expect(
+                page.locator("#register-map .leaflet-control-attribution a[href='https://leafletjs.com']")
+            ).to_have_attribute("title", library)
+            page.locator(f"#sensor-list button[data-sensor='{target.pk}']").click()
+            expect(page.locator("#register-map .leaflet-popup-content")).to_be_visible(timeout=10_000)
+            expect(page.locator("#register-map .leaflet-popup-close-button")).to_have_attribute("aria-label", close)
+            page.goto(f"{live_server.url}/register/sensors/{sensor.pk}/")
+            expect(page.locator("#sensor-map .leaflet-control-zoom-in")).to_have_attribute("title", zoom_in)

@@ -6,6 +6,8 @@
 //       data-tiles        tile URL template ({z}/{x}/{y}); empty: no tiles, the land below shows alone
 //       data-attribution  the tiles' attribution (HTML from the operator's settings, not from users)
 //       data-land         JSON list of [minZoom, url] of Natural Earth land (TopoJSON), coarse to fine
+//       data-zoom-in-title, data-zoom-out-title, data-close-label, data-leaflet-title: Leaflet's own words
+//                         (zoom buttons, pop-up close button, the Leaflet link's title) in the page's language
 //     options: passed on to L.map (e.g. { scrollWheelZoom: false }).
 //     Sea colour behind (site.css: .crowd-map), Natural Earth land in its own pane below the tiles and the
 //     markers, drawn when no tiles are configured or when tiles fail to load. The page's note
@@ -103,10 +105,36 @@
     return { want: function () { if (!wanted) { wanted = true; map.whenReady(update); } } };
   }
 
+  // Leaflet's own words (English only) in the page's language, from the template: the zoom buttons' names (title
+  // and aria-label; Tab reaches them), the pop-ups' close button, the title of the attribution's Leaflet link.
+  function speak(map, words, zoomControl) {
+    if (zoomControl) {
+      map.zoomControl = L.control.zoom({ zoomInTitle: words.zoomInTitle || "Zoom in",
+                                         zoomOutTitle: words.zoomOutTitle || "Zoom out" }).addTo(map);
+    }
+    if (words.closeLabel) {
+      map.on("popupopen", function (event) {
+        var close = event.popup.getElement() && event.popup.getElement().querySelector(".leaflet-popup-close-button");
+        if (close) { close.setAttribute("aria-label", words.closeLabel); }
+      });
+    }
+    if (words.leafletTitle && map.attributionControl) {
+      var prefix = document.createElement("template");
+      prefix.innerHTML = map.attributionControl.options.prefix || "";
+      var link = prefix.content.querySelector("a");
+      if (link) {
+        link.title = words.leafletTitle;  // an attribute set through the DOM: the words are never read as HTML
+        map.attributionControl.setPrefix(prefix.innerHTML);
+      }
+    }
+  }
+
   function base(element, options) {
     // A maxZoom of its own: with no tile layer Leaflet has none, and clusters need one.
-    var map = L.map(element, L.extend({ maxZoom: 19 }, options || {}));
+    options = options || {};
+    var map = L.map(element, L.extend({ maxZoom: 19 }, options, { zoomControl: false }));
     element.classList.add("crowd-map");
+    speak(map, element.dataset, options.zoomControl !== false);
     // The view, readable from the page (browser tests, other scripts): zoom and west,south,east,north.
     map.on("moveend", function () {
       element.dataset.zoom = String(map.getZoom());
