@@ -21,6 +21,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 ARTEFACTS = Path(os.environ.get("TEST_ARTEFACTS") or PROJECT / "test-artefacts")
 VIEWPORT = {"width": 1200, "height": 900}
 OSM_TILES = "https://tile.openstreetmap.org/**"
+CLOSE_UP, CLOSE_UP_ON_LAND = 16, 8  # web/map.js: one place seen close up, on tiles and on Natural Earth land
 
 
 def png_tile() -> bytes:
@@ -118,7 +119,9 @@ def test_the_map_fits_to_the_sensors_the_filters_select(live_server, demo, query
     assert set(fitted["markers"]) <= {pk for pk, _, _ in selected}
     assert fitted["zoom"] > whole["zoom"]
     if len(selected) == 1:
-        assert fitted["markers"] == [selected[0][0]] and fitted["zoom"] >= 15
+        # No tile loads here: street level would be a plain square of Natural Earth land, so the view stays
+        # where a coast nearby would still show (ADR 0012); test_a_close_up_* has the street level on tiles.
+        assert fitted["markers"] == [selected[0][0]] and fitted["zoom"] == CLOSE_UP_ON_LAND
 
 
 def test_a_filter_that_selects_nothing_keeps_the_whole_register_in_view_and_says_so(live_server, demo):
@@ -144,8 +147,18 @@ def test_without_tiles_natural_earth_land_shows_and_the_page_says_so(live_server
     everything = located()
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     for locale, language, note in [
-        ("en-GB", "en", "The background map could not be loaded."),
-        ("nl-NL", "nl", "De achtergrondkaart kon niet worden geladen."),
+        (
+            "en-GB",
+            "en",
+            "The background map could not be loaded. In its place the map shows land and sea from Natural Earth,"
+            " without streets or place names: close up, it is one plain colour.",
+        ),
+        (
+            "nl-NL",
+            "nl",
+            "De achtergrondkaart kon niet worden geladen. In plaats daarvan toont de kaart land en zee van Natural"
+            " Earth, zonder straten of plaatsnamen: van dichtbij is het één egale kleur.",
+        ),
     ]:
         tried = []
         with browser_page(locale, viewport=VIEWPORT) as page:
@@ -163,7 +176,11 @@ def test_without_tiles_natural_earth_land_shows_and_the_page_says_so(live_server
             expect(page.locator("#register-map .leaflet-crowdmap-land-pane path").first).to_be_attached()
             expect(page.locator("[data-map-note-for=register-map]")).to_be_visible()
             expect(page.locator("[data-map-note-for=register-map]")).to_contain_text(note)
-            expect(page.locator("#register-map .leaflet-control-attribution")).to_contain_text("Natural Earth")
+            # The credits name what shows: Natural Earth, not OpenStreetMap, whose tiles did not load.
+            attribution = page.locator("#register-map .leaflet-control-attribution")
+            expect(attribution).to_contain_text("Natural Earth")
+            expect(attribution).not_to_contain_text("OpenStreetMap")
+            expect(page.locator("#register-map .leaflet-control-scale-line")).to_be_visible()
             assert tried
             page.screenshot(path=str(ARTEFACTS / f"register-fallback-{language}.png"))
 
@@ -198,6 +215,50 @@ def test_tiles_show_with_their_attribution_and_are_asked_for_with_the_origin_as_
         assert referers and set(referers) == {f"{live_server.url}/"}, set(referers)
 
 
+def test_the_tiles_credit_returns_when_tiles_load_after_failing(live_server, demo):
+    tile = png_tile()
+    everything = located()
+    online = []
+    with browser_page(viewport=VIEWPORT) as page:
+        page.route(
+            OSM_TILES, lambda route: route.fulfill(body=tile, content_type="image/png") if online else route.abort()
+        )
+        page.goto(f"{live_server.url}/register/")
+        wait_for_markers(page, len(everything))
+        attribution = page.locator("#register-map .leaflet-control-attribution")
+        expect(page.locator("#register-map")).to_have_attribute("data-background", "land")
+        expect(attribution).not_to_contain_text("OpenStreetMap")
+        online.append(True)  # the tile server answers again: the next view's tiles load
+        page.locator("#register-map .leaflet-control-zoom-in").click()
+        expect(page.locator("#register-map")).to_have_attribute("data-background", "tiles", timeout=15_000)
+        expect(attribution).to_contain_text("© OpenStreetMap contributors")
+        expect(attribution).to_contain_text("Natural Earth")  # still drawn below the tiles that failed
+        expect(page.locator("[data-map-note-for=register-map]")).to_be_hidden()
+
+
+def test_a_close_up_is_street_level_on_tiles_and_wider_on_natural_earth_land(live_server, demo):
+    sensor = selectors.register_sensors().filter(latitude__isnull=False).first()
+    tile = png_tile()
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    for tiles, background, zoom in [(True, "tiles", CLOSE_UP), (False, "land", CLOSE_UP_ON_LAND)]:
+        with browser_page(viewport=VIEWPORT) as page:
+            if tiles:
+                page.route(OSM_TILES, lambda route: route.fulfill(body=tile, content_type="image/png"))
+            else:
+                page.route(OSM_TILES, lambda route: route.abort())
+            page.goto(f"{live_server.url}/register/sensors/{sensor.pk}/")
+            map_ = page.locator("#sensor-map")
+            expect(map_).to_have_attribute("data-background", background, timeout=15_000)
+            # The view settles after the tiles fail (they may fail after the page set the street-level view).
+            expect(map_).to_have_attribute("data-zoom", str(zoom), timeout=15_000)
+            view = [float(number) for number in map_.get_attribute("data-view").split(",")]
+            assert inside(view, float(sensor.latitude), float(sensor.longitude))
+            expect(page.locator("#sensor-map .leaflet-control-scale-line")).to_be_visible()
+            if not tiles:
+                expect(map_).to_have_attribute("data-land", "shown", timeout=15_000)
+                page.screenshot(path=str(ARTEFACTS / "sensor-close-up-land.png"))
+
+
 def test_with_the_tile_setting_empty_no_request_leaves_the_site(live_server, demo, settings):
     settings.MAP_TILE_URL = settings.MAP_TILE_ATTRIBUTION = ""
     sensor = selectors.register_sensors().filter(latitude__isnull=False).first()
@@ -208,7 +269,10 @@ def test_with_the_tile_setting_empty_no_request_leaves_the_site(live_server, dem
         page.goto(f"{live_server.url}/register/")
         wait_for_markers(page, len(everything))
         expect(page.locator("#register-map")).to_have_attribute("data-land", "shown", timeout=15_000)
-        expect(page.locator("[data-map-note-for=register-map]")).to_contain_text("No background map is configured.")
+        expect(page.locator("[data-map-note-for=register-map]")).to_have_text(
+            "No background map is configured. The map shows land and sea from Natural Earth, without streets or"
+            " place names: close up, it is one plain colour."
+        )
         page.goto(f"{live_server.url}/register/sensors/{sensor.pk}/")
         expect(page.locator("#sensor-map")).to_have_attribute("data-land", "shown", timeout=15_000)
     assert requests and all(url.startswith(live_server.url) for url in requests), requests
@@ -276,6 +340,23 @@ def test_markers_and_clusters_are_reachable_and_opened_with_the_keyboard(live_se
         assert label.endswith(" sensors") and int(label.split()[0]) > 1
         page.keyboard.press("Enter")
         page.wait_for_function(f"Number(document.getElementById('register-map').dataset.zoom) > {zoom}")
+        # The focus goes on to a marker or a smaller cluster that the opened cluster held, on the map and in
+        # view (ADR 0012), not back to the map's box: the keyboard user carries on where they were.
+        page.wait_for_function(
+            """() => document.activeElement.matches('#register-map .sensor-marker, #register-map .marker-cluster')""",
+            timeout=5_000,
+        )
+        focused = page.evaluate(
+            """() => {
+                const map = document.getElementById('register-map').getBoundingClientRect();
+                const box = document.activeElement.getBoundingClientRect();
+                const x = box.left + box.width / 2, y = box.top + box.height / 2;
+                return { count: Number(document.activeElement.dataset.count || 1),
+                         inside: map.left <= x && x <= map.right && map.top <= y && y <= map.bottom };
+            }"""
+        )
+        assert focused["inside"] and focused["count"] < int(label.split()[0]), focused
+        assert page.evaluate("document.activeElement.isConnected")
 
         page.goto(f"{live_server.url}/register/?type=lidar-counter")
         wait_for_markers(page, len(lidar))
@@ -284,3 +365,30 @@ def test_markers_and_clusters_are_reachable_and_opened_with_the_keyboard(live_se
         assert name.startswith("Stratumseind")
         page.keyboard.press("Enter")
         expect(page.locator("#register-map .leaflet-popup-content")).to_contain_text(name)
+
+
+def test_leaflets_own_controls_speak_the_pages_language(live_server, demo):
+    everything = located()
+    target = selectors.register_sensors().get(name="Stratumseind, north entrance")
+    sensor = selectors.register_sensors().filter(latitude__isnull=False).first()
+    for locale, zoom_in, zoom_out, close, library in [
+        ("en-GB", "Zoom in", "Zoom out", "Close the pop-up", "A JavaScript library for interactive maps"),
+        ("nl-NL", "Inzoomen", "Uitzoomen", "Pop-up sluiten", "Een JavaScript-bibliotheek voor interactieve kaarten"),
+    ]:
+        with browser_page(locale, viewport=VIEWPORT) as page:
+            page.route(OSM_TILES, lambda route: route.abort())
+            page.goto(f"{live_server.url}/register/")
+            wait_for_markers(page, len(everything))
+            # The zoom buttons are reached by Tab: their names (title and aria-label) are the page's words.
+            for selector, words in [(".leaflet-control-zoom-in", zoom_in), (".leaflet-control-zoom-out", zoom_out)]:
+                button = page.locator(f"#register-map {selector}")
+                expect(button).to_have_attribute("title", words)
+                expect(button).to_have_attribute("aria-label", words)
+            expect(
+                page.locator("#register-map .leaflet-control-attribution a[href='https://leafletjs.com']")
+            ).to_have_attribute("title", library)
+            page.locator(f"#sensor-list button[data-sensor='{target.pk}']").click()
+            expect(page.locator("#register-map .leaflet-popup-content")).to_be_visible(timeout=10_000)
+            expect(page.locator("#register-map .leaflet-popup-close-button")).to_have_attribute("aria-label", close)
+            page.goto(f"{live_server.url}/register/sensors/{sensor.pk}/")
+            expect(page.locator("#sensor-map .leaflet-control-zoom-in")).to_have_attribute("title", zoom_in)

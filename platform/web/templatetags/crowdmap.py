@@ -6,6 +6,7 @@ from django import template
 from django.conf import settings
 from django.templatetags.static import static
 from django.utils.html import format_html
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -16,13 +17,19 @@ LAND_SCALES = [(0, "land-110m.json"), (4, "land-50m.json"), (8, "land-10m.json")
 
 @register.simple_tag
 def map_attributes() -> str:
-    """`<div id="..." {% map_attributes %}>`: the tiles, their attribution and the fallback land's files."""
+    """`<div id="..." {% map_attributes %}>`: the tiles, their attribution, the fallback land's files, and the
+    words of Leaflet's own controls in the page's language (Leaflet has them in English only)."""
     land = [[zoom, static(f"vendor/world-atlas/{name}")] for zoom, name in LAND_SCALES]
     return format_html(
-        'data-tiles="{}" data-attribution="{}" data-land="{}"',
+        'data-tiles="{}" data-attribution="{}" data-land="{}" data-zoom-in-title="{}" data-zoom-out-title="{}"'
+        ' data-close-label="{}" data-leaflet-title="{}"',
         settings.MAP_TILE_URL,
         settings.MAP_TILE_ATTRIBUTION,
         json.dumps(land),
+        gettext("Zoom in"),
+        gettext("Zoom out"),
+        gettext("Close the pop-up"),
+        gettext("A JavaScript library for interactive maps"),
     )
 
 

@@ -6,12 +6,19 @@
 //       data-tiles        tile URL template ({z}/{x}/{y}); empty: no tiles, the land below shows alone
 //       data-attribution  the tiles' attribution (HTML from the operator's settings, not from users)
 //       data-land         JSON list of [minZoom, url] of Natural Earth land (TopoJSON), coarse to fine
+//       data-zoom-in-title, data-zoom-out-title, data-close-label, data-leaflet-title: Leaflet's own words
+//                         (zoom buttons, pop-up close button, the Leaflet link's title) in the page's language
 //     options: passed on to L.map (e.g. { scrollWheelZoom: false }).
 //     Sea colour behind (site.css: .crowd-map), Natural Earth land in its own pane below the tiles and the
 //     markers, drawn when no tiles are configured or when tiles fail to load. The page's note
 //     ({% map_note "element-id" %}, [data-map-note-for=element-id]) is shown when tiles were configured but
 //     none loaded. element.dataset.background says what shows: "tiles", "land" or "none" (not yet known);
 //     element.dataset.zoom and .view (west,south,east,north) follow the view.
+//
+//   CrowdMap.closeUp(map, latlng) -> map
+//     A close view of one place: street level (zoom 16) on tiles; zoom 8 on Natural Earth land alone (known
+//     now, or later if the tiles fail before the reader moves the map), where a nearby coast still shows.
+//     While no tile has loaded the tiles' attribution is taken off (it credits what shows); it returns with one.
 //
 //   CrowdMap.marker(latlng, { name: "...", className: "...", data: { key: "value" }, keyboard: true }) -> L.Marker
 //     A marker reachable by keyboard (Tab; Enter opens its popup), named by `name` for screen readers;
@@ -98,10 +105,36 @@
     return { want: function () { if (!wanted) { wanted = true; map.whenReady(update); } } };
   }
 
+  // Leaflet's own words (English only) in the page's language, from the template: the zoom buttons' names (title
+  // and aria-label; Tab reaches them), the pop-ups' close button, the title of the attribution's Leaflet link.
+  function speak(map, words, zoomControl) {
+    if (zoomControl) {
+      map.zoomControl = L.control.zoom({ zoomInTitle: words.zoomInTitle || "Zoom in",
+                                         zoomOutTitle: words.zoomOutTitle || "Zoom out" }).addTo(map);
+    }
+    if (words.closeLabel) {
+      map.on("popupopen", function (event) {
+        var close = event.popup.getElement() && event.popup.getElement().querySelector(".leaflet-popup-close-button");
+        if (close) { close.setAttribute("aria-label", words.closeLabel); }
+      });
+    }
+    if (words.leafletTitle && map.attributionControl) {
+      var prefix = document.createElement("template");
+      prefix.innerHTML = map.attributionControl.options.prefix || "";
+      var link = prefix.content.querySelector("a");
+      if (link) {
+        link.title = words.leafletTitle;  // an attribute set through the DOM: the words are never read as HTML
+        map.attributionControl.setPrefix(prefix.innerHTML);
+      }
+    }
+  }
+
   function base(element, options) {
     // A maxZoom of its own: with no tile layer Leaflet has none, and clusters need one.
-    var map = L.map(element, L.extend({ maxZoom: 19 }, options || {}));
+    options = options || {};
+    var map = L.map(element, L.extend({ maxZoom: 19 }, options, { zoomControl: false }));
     element.classList.add("crowd-map");
+    speak(map, element.dataset, options.zoomControl !== false);
     // The view, readable from the page (browser tests, other scripts): zoom and west,south,east,north.
     map.on("moveend", function () {
       element.dataset.zoom = String(map.getZoom());
@@ -117,9 +150,12 @@
       return map;
     }
     var good = 0;
-    var failed = 0;
+    // The tiles' attribution credits what shows: while no tile has loaded it is taken off (OSM drew nothing
+    // here), and put back when one loads.
+    var credit = element.dataset.attribution || "";
+    var credited = true;
     L.tileLayer(tiles, {
-      attribution: element.dataset.attribution || "",
+      attribution: credit,
       maxZoom: 19,
       // OpenStreetMap's tile usage policy asks for a Referer; the site's own policy (same-origin) would send
       // none to another host. This sends the origin only (no path, no query: the filters stay private).
@@ -128,14 +164,39 @@
       good += 1;
       element.dataset.background = "tiles";
       if (note && !note.dataset.unconfigured) { note.hidden = true; }
+      if (!credited && map.attributionControl) { map.attributionControl.addAttribution(credit); }
+      credited = true;
     }).on("tileerror", function () {
-      failed += 1;
       land.want();  // below the tiles: it shows where tiles are missing
       if (!good) {
-        element.dataset.background = "land";
+        if (credited && credit && map.attributionControl) { map.attributionControl.removeAttribution(credit); }
+        credited = false;
         if (note) { note.hidden = false; }
+        if (element.dataset.background !== "land") {
+          element.dataset.background = "land";
+          map.fire("crowdmap:land");
+        }
       }
     }).addTo(map);
+    return map;
+  }
+
+  // One place (a sensor, or several at one spot) seen close up: a street-level view on tiles. On Natural Earth
+  // land alone a street's scale is a plain square, so there the view stays at CLOSE_UP_ON_LAND (Natural Earth's
+  // finest scale, 1:10m, is drawn from 8), where a coast within about 100 km still shows (the Markt in Eindhoven
+  // and the North Sea; Melbourne and its bay); also when the tiles fail later, unless the reader moved the map.
+  var CLOSE_UP = 16;
+  var CLOSE_UP_ON_LAND = 8;
+
+  function closeUp(map, latlng) {
+    var element = map.getContainer();
+    map.setView(latlng, element.dataset.background === "land" ? CLOSE_UP_ON_LAND : CLOSE_UP);
+    if (element.dataset.background === "land") { return map; }
+    map.off("crowdmap:land", map.crowdmapCloseUp);
+    map.crowdmapCloseUp = function () {
+      if (map.getZoom() === CLOSE_UP && map.getBounds().contains(latlng)) { map.setView(latlng, CLOSE_UP_ON_LAND); }
+    };
+    map.once("crowdmap:land", map.crowdmapCloseUp);
     return map;
   }
 
@@ -164,5 +225,5 @@
     return L.marker(latlng, { icon: made, keyboard: options.keyboard !== false, title: name, riseOnHover: true });
   }
 
-  window.CrowdMap = { base: base, marker: marker, icon: icon };
+  window.CrowdMap = { base: base, marker: marker, icon: icon, closeUp: closeUp };
 })();

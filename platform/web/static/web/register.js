@@ -38,7 +38,7 @@
 
   function fit(map, bounds) {
     if (bounds.getNorthEast().equals(bounds.getSouthWest())) {
-      map.setView(bounds.getCenter(), 16);  // one sensor (or several at one spot): a street-level view
+      CrowdMap.closeUp(map, bounds.getCenter());  // one sensor (or several at one spot): street level on tiles
     } else {
       map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 });
     }
@@ -47,6 +47,7 @@
   var registerMap = document.getElementById("register-map");
   if (registerMap) {
     var map = CrowdMap.base(registerMap);
+    L.control.scale({ imperial: false }).addTo(map);  // a sense of scale, also on Natural Earth land alone
     var clusterLabel = registerMap.dataset.clusterLabel || "{count}";
     var clusters = L.markerClusterGroup({
       showCoverageOnHover: false,
@@ -59,21 +60,30 @@
                                label: clusterLabel.replace("{count}", count), data: { count: String(count) } });
       }
     });
-    // A cluster is a keyboard-reachable marker (Tab); Enter opens it as a click does: zoom in, or spread out the
-    // markers that stand at one spot. Focus then goes to the first sensor or cluster that shows.
+    // A cluster is a keyboard-reachable marker (Tab); Enter opens it as a click does (markercluster's own
+    // handler: zoom in, or spread out the markers that stand at one spot; it then focuses the map's box). Focus
+    // then goes on to the first sensor or cluster that shows there, once markercluster has drawn them: after its
+    // "animationend" (zoomed) or "spiderfied" (spread out), not on the map's moveend, which comes first.
     clusters.on("clusterkeypress", function (event) {
       var key = event.originalEvent;
       if (key.key !== "Enter" && key.keyCode !== 13) { return; }
-      var cluster = event.layer;
-      var bounds = cluster.getBounds();
-      if (map.getZoom() >= map.getMaxZoom() || bounds.getNorthEast().equals(bounds.getSouthWest())) {
-        cluster.spiderfy();
-        focusFirst(bounds);
-      } else {
-        map.once("moveend", function () { focusFirst(bounds); });
-        cluster.zoomToBounds({ padding: [24, 24] });
+      var bounds = event.layer.getBounds();
+      function opened() {
+        forget();
+        // Deferred: without animation markercluster fires these before its own handler moves the focus.
+        window.setTimeout(function () { focusFirst(bounds); }, 0);
       }
+      function forget() {
+        clusters.off("animationend spiderfied", opened);
+        if (awaiting === opened) { awaiting = null; }
+      }
+      if (awaiting) { clusters.off("animationend spiderfied", awaiting); }
+      awaiting = opened;
+      clusters.on("animationend spiderfied", opened);
+      // Enter on a cluster already spread out changes nothing: a later zoom must not pull the focus away.
+      window.setTimeout(forget, 3000);
     });
+    var awaiting = null;
     function focusFirst(bounds) {
       var found = null;
       clusters.eachLayer(function (marker) {
@@ -132,7 +142,8 @@
   var sensorMap = document.getElementById("sensor-map");
   if (sensorMap) {
     var latlng = [parseFloat(sensorMap.dataset.lat), parseFloat(sensorMap.dataset.lon)];
-    var small = CrowdMap.base(sensorMap).setView(latlng, 16);
+    var small = CrowdMap.closeUp(CrowdMap.base(sensorMap), latlng);
+    L.control.scale({ imperial: false }).addTo(small);
     // Nothing to open: the page around it says what the sensor is, so the marker takes no focus.
     CrowdMap.marker(latlng, { name: sensorMap.dataset.name, className: "sensor-marker", keyboard: false }).addTo(small);
   }
