@@ -168,3 +168,47 @@ def test_placements_in_order_in_words(client, demo):
 def test_a_restricted_sensor_has_no_page(client, demo):
     restricted = Sensor.objects.get(reference="vbs-stratumseind-cam-02")
     assert client.get(f"/register/sensors/{restricted.pk}/").status_code == 404
+
+
+# The register's filters: an invalid one says so at its field (it is not an empty result) -------------------------
+
+
+def register(client, query: str, language="en") -> str:
+    response = client.get(f"/register/?{query}", HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def field_error(text: str, name: str) -> str | None:
+    """The error the form shows at the filter `name`: the text of the element its control's aria-describedby names
+    (the control marked aria-invalid), or None when the control is not marked invalid."""
+    control = re.search(rf'<select name="{name}"[^>]*>', text).group(0)
+    if 'aria-invalid="true"' not in control:
+        return None
+    described_by = re.search(r'aria-describedby="([^"]+)"', control).group(1)
+    error = re.search(rf'<p class="error" id="{described_by}">(.*?)</p>', text, flags=re.S)
+    assert error, f"the {name} filter names #{described_by}, which is not on the page"
+    return words(error.group(1))
+
+
+@pytest.mark.parametrize("area", ["1.5", "abc", "1e3"])
+def test_an_area_that_is_no_area_id_is_an_error_at_the_area_filter_not_an_empty_result(client, demo, area):
+    text = register(client, f"area={area}")
+    assert field_error(text, "area") == "Choose an area from the list."
+    assert field_error(text, "type") is None and field_error(text, "organisation") is None
+    assert "No sensor matches these filters" not in text and "No sensors match these filters" not in text
+    assert "Correct the filter marked above" in words(section(text, "sensor-list"))
+
+
+def test_an_invalid_filter_is_named_in_dutch(client, demo):
+    text = register(client, "area=1.5", "nl")
+    assert field_error(text, "area") == "Kies een gebied uit de lijst."
+    assert "Geen sensor voldoet aan deze filters" not in text
+    assert "Verbeter het gemarkeerde filter" in words(section(text, "sensor-list"))
+
+
+def test_a_valid_filter_that_matches_nothing_still_says_so_without_an_error(client, demo):
+    text = register(client, "type=no-such-type")
+    assert 'aria-invalid="true"' not in text and '<p class="error"' not in text
+    assert "No sensor matches these filters" in text
+    assert "No sensors match these filters." in words(section(text, "sensor-list"))

@@ -42,12 +42,15 @@ def register(request):
     params = {name: request.GET[name] for name in REGISTER_FILTERS if request.GET.get(name)}
     in_register = selectors.register_sensors()
     filterset = SensorFilterSet(params, queryset=in_register)
-    sensors = (filterset.qs if filterset.is_valid() else in_register.none()).order_by("name")
+    valid = filterset.is_valid()
+    sensors = (filterset.qs if valid else in_register.none()).order_by("name")
     bounds = map_bounds(sensors)
     without_location = sum(1 for sensor in sensors if sensor.latitude is None or sensor.longitude is None)
     context = {
         "sensors": sensors,
         "selected": params,
+        # An invalid filter is said at its field (as the catalogue does), not shown as an empty result.
+        "errors": {} if valid else filterset.errors,
         "sensor_types": SensorType.objects.filter(sensors__in=in_register).distinct(),
         "organisations": Organisation.objects.filter(controlled_sensors__in=in_register).distinct()
         | Organisation.objects.filter(operated_sensors__in=in_register).distinct(),
