@@ -7,12 +7,20 @@ from functools import lru_cache
 from zoneinfo import available_timezones
 
 from django.db import connection, connections
-from django.db.models import BooleanField, DateTimeField, F, Func, Max, Min, Q, QuerySet, Sum, Value
+from django.db.models import BooleanField, Count, DateTimeField, F, Func, Max, Min, Q, QuerySet, Sum, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import ExtractMinute, TruncDay
+from django.db.models.functions import ExtractMinute, TruncDay, TruncMonth
 
 from accounts.selectors import Caller
-from datasets.models import AccessClassification, AreaRollup, Dataset, DatasetStatus, Record, RecordRollup
+from datasets.models import (
+    AccessClassification,
+    AreaRollup,
+    Dataset,
+    DatasetStatus,
+    Record,
+    RecordRollup,
+    SchemaVersion,
+)
 from purposes.decisions import AccessDecision, UnguardedRead
 from purposes.models import Grant
 from sensors.models import Visibility
@@ -438,3 +446,45 @@ def counts_aggregate(
         row["suppressed"] = suppress_small(row, k, persons)
         rows.append(row)
     return CountCells(rows=rows, cells=3 * len(rows), cells_suppressed=_withheld(rows), truncated=truncated)
+
+
+# The catalogue page's table of months: this many, the last with data.
+COVERAGE_MONTHS = 12
+
+
+def dataset_months(dataset: Dataset) -> list[dict]:
+    """Per month (UTC) of the last COVERAGE_MONTHS with data: records, sensors that sent any, and the share of the
+    month's time (within the dataset's first and last observation) those sensors' records cover. From the
+    15-minute rollups of sensor data (catalogue metadata: no count of persons); [] for planned events."""
+    if dataset.coverage_from is None or dataset.schema_version.subject != SchemaVersion.Subject.SENSOR:
+        return []
+    first, last = dataset.coverage_from, dataset.coverage_to
+    since = max(first, last - timedelta(days=366)).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    rows = (
+        RecordRollup.objects.unguarded("coverage")
+        .filter(dataset_id=dataset.pk, bucket__gte=since)
+        .annotate(month=TruncMonth("bucket", tzinfo=UTC))
+        .values("month")
+        .annotate(records=Sum("records"), covered=Sum("covered_seconds"), sensors=Count("sensor_id", distinct=True))
+        .order_by("month")
+    )
+    version = dataset.schema_version
+    months = []
+    for row in rows:
+        month = row["month"].astimezone(UTC)
+        following = (month + timedelta(days=32)).replace(day=1)
+        seconds = (min(following, last) - max(month, first)).total_seconds()
+        if seconds <= 0 or not row["sensors"]:
+            completeness = None
+        elif row["covered"] is not None:
+            completeness = min(row["covered"] / (seconds * row["sensors"]), 1.0)
+        elif version.expected_records_per_hour:
+            completeness = min(
+                row["records"] / (seconds / 3600 * version.expected_records_per_hour * row["sensors"]), 1.0
+            )
+        else:
+            completeness = None
+        months.append(
+            {"month": month, "records": row["records"], "sensors": row["sensors"], "completeness": completeness}
+        )
+    return months[-COVERAGE_MONTHS:]

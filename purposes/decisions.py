@@ -46,7 +46,7 @@ UNGUARDED_REASONS = frozenset(
         "ingest",  # storing records and keeping rollups current
         "retention",  # deleting expired records
         # catalogue metadata: first and last observation, whether a dataset holds records, and per month its
-        # records, sensors and completeness (web.selectors.dataset_months): no count of persons
+        # records, sensors and completeness (datasets.selectors.dataset_months): no count of persons
         "coverage",
         "integrity",  # checks of stored state (verify commands, tests), never returned to a caller
         # how many records of a sensor lie outside its service life, first and last moment: a count for its

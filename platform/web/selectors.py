@@ -2,17 +2,23 @@
 the catalogue for researchers (what a dataset offers, where and when, and under which purposes it may be read)."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Organisation
 from accounts.selectors import ANONYMOUS
 from datasets.indicators import definitions, values
-from datasets.models import Dataset, RecordRollup, SchemaVersion, StandardSchema, Theme
-from datasets.selectors import BUCKETS, bucket_finer_than_data, bucket_start, dataset_places, public_datasets
+from datasets.models import Dataset, SchemaVersion, StandardSchema, Theme
+from datasets.selectors import (
+    BUCKETS,
+    bucket_finer_than_data,
+    bucket_start,
+    dataset_months,
+    dataset_places,
+    public_datasets,
+)
 from purposes.decisions import Conditions
 from purposes.models import AccessLevel, Grant, Purpose
 from purposes.selectors import access_stats_public, in_force_q, live_grant_q
@@ -233,10 +239,7 @@ class DatasetCoverage:
     areas: list[Area]
     sensors: list[Sensor]
     bbox: list[float] | None
-    months: list[dict]  # {month, records, sensors, completeness}, the last MONTHS months with data
-
-
-MONTHS = 12
+    months: list[dict]  # {month, records, sensors, completeness}: datasets.selectors.dataset_months
 
 
 def dataset_coverage(dataset: Dataset) -> DatasetCoverage:
@@ -244,44 +247,6 @@ def dataset_coverage(dataset: Dataset) -> DatasetCoverage:
     areas = sorted((a for a in dataset.areas.all() if a.pk in places.area_ids), key=lambda a: (a.name, a.pk))
     sensors = sorted((s for s in dataset.sensors.all() if s.pk in places.sensor_ids), key=lambda s: (s.name, s.pk))
     return DatasetCoverage(areas=areas, sensors=sensors, bbox=places.bbox, months=dataset_months(dataset))
-
-
-def dataset_months(dataset: Dataset) -> list[dict]:
-    """Per month (UTC) of the last MONTHS with data: records, sensors that sent any, and the share of the
-    month's time (within the dataset's first and last observation) those sensors' records cover. From the
-    15-minute rollups of sensor data (catalogue metadata: no count of persons); [] for planned events."""
-    if dataset.coverage_from is None or dataset.schema_version.subject != SchemaVersion.Subject.SENSOR:
-        return []
-    first, last = dataset.coverage_from, dataset.coverage_to
-    since = max(first, last - timedelta(days=366)).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    rows = (
-        RecordRollup.objects.unguarded("coverage")
-        .filter(dataset_id=dataset.pk, bucket__gte=since)
-        .annotate(month=TruncMonth("bucket", tzinfo=UTC))
-        .values("month")
-        .annotate(records=Sum("records"), covered=Sum("covered_seconds"), sensors=Count("sensor_id", distinct=True))
-        .order_by("month")
-    )
-    version = dataset.schema_version
-    months = []
-    for row in rows:
-        month = row["month"].astimezone(UTC)
-        following = (month + timedelta(days=32)).replace(day=1)
-        seconds = (min(following, last) - max(month, first)).total_seconds()
-        if seconds <= 0 or not row["sensors"]:
-            completeness = None
-        elif row["covered"] is not None:
-            completeness = min(row["covered"] / (seconds * row["sensors"]), 1.0)
-        elif version.expected_records_per_hour:
-            completeness = min(
-                row["records"] / (seconds / 3600 * version.expected_records_per_hour * row["sensors"]), 1.0
-            )
-        else:
-            completeness = None
-        months.append(
-            {"month": month, "records": row["records"], "sensors": row["sensors"], "completeness": completeness}
-        )
-    return months[-MONTHS:]
 
 
 def dataset_indicators(dataset: Dataset, *, per_area: bool) -> list[tuple[definitions.Indicator, list[str]]]:
