@@ -32,6 +32,16 @@ def _static_files_uncollected():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    # Production hashes passwords with PBKDF2 at Django's cost (0.19 s a password here): the demo's 15 users took
+    # 2.8 s of its 6.7 s, paid by every test that loads it. The tests check who may sign in, not the hash's cost.
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_throttles():
     cache.clear()
