@@ -84,44 +84,50 @@ def test_clusters_gather_the_sensors_at_the_opening_view_and_split_when_opened(l
         assert len(opened["clusters"]) + len(opened["markers"]) > 1
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        "organisation=city-of-melbourne",
-        "type=lidar-counter",
-        "area=AREA",  # Stratumseind
-        "type=thermal-counter",  # one sensor
-    ],
-)
-def test_the_map_fits_to_the_sensors_the_filters_select(live_server, demo, query):
+# Each filter and what it selects (one browser and one demo for all: a test each loaded the demo four times).
+FILTERS = [
+    "organisation=city-of-melbourne",
+    "type=lidar-counter",
+    "area=AREA",  # Stratumseind
+    "type=thermal-counter",  # one sensor
+]
+
+
+def test_the_map_fits_to_the_sensors_the_filters_select(live_server, demo):
     from sensors.models import Area
 
     everything = located()
     area = Area.objects.get(name="Stratumseind")
-    query = query.replace("AREA", str(area.pk))
-    name, value = query.split("=")
-    field = {"organisation": "controller__slug", "type": "sensor_type__code", "area": "area_id"}[name]
-    selected = located(selectors.register_sensors().filter(**{field: value}))
-    others = [sensor for sensor in everything if sensor not in selected]
-    assert selected and others
+    fields = {"organisation": "controller__slug", "type": "sensor_type__code", "area": "area_id"}
+    cases = []
+    for query in FILTERS:
+        query = query.replace("AREA", str(area.pk))
+        name, value = query.split("=")
+        selected = located(selectors.register_sensors().filter(**{fields[name]: value}))
+        assert selected and [sensor for sensor in everything if sensor not in selected], query
+        cases.append((query, selected))
     with browser_page(viewport=VIEWPORT) as page:
         page.route(OSM_TILES, lambda route: route.abort())
         page.goto(f"{live_server.url}/register/")
         wait_for_markers(page, len(everything))
         whole = shown(page)
-        page.goto(f"{live_server.url}/register/?{query}")
-        wait_for_markers(page, len(selected))
-        page.wait_for_timeout(300)
-        fitted = shown(page)
-    # Every selected sensor in view and on the map, nothing else on it, and a closer view than the whole register.
-    assert all(inside(fitted["view"], latitude, longitude) for _, latitude, longitude in selected)
-    assert sum(fitted["clusters"]) + len(fitted["markers"]) == len(selected)
-    assert set(fitted["markers"]) <= {pk for pk, _, _ in selected}
-    assert fitted["zoom"] > whole["zoom"]
-    if len(selected) == 1:
-        # No tile loads here: street level would be a plain square of Natural Earth land, so the view stays
-        # where a coast nearby would still show (ADR 0012); test_a_close_up_* has the street level on tiles.
-        assert fitted["markers"] == [selected[0][0]] and fitted["zoom"] == CLOSE_UP_ON_LAND
+        fitted = {}
+        for query, selected in cases:
+            page.goto(f"{live_server.url}/register/?{query}")
+            wait_for_markers(page, len(selected))
+            page.wait_for_timeout(300)
+            fitted[query] = shown(page)
+    for query, selected in cases:
+        view = fitted[query]
+        # Every selected sensor in view and on the map, nothing else on it, and a closer view than the whole register.
+        assert all(inside(view["view"], latitude, longitude) for _, latitude, longitude in selected), query
+        assert sum(view["clusters"]) + len(view["markers"]) == len(selected), query
+        assert set(view["markers"]) <= {pk for pk, _, _ in selected}, query
+        assert view["zoom"] > whole["zoom"], query
+        if len(selected) == 1:
+            # No tile loads here: street level would be a plain square of Natural Earth land, so the view stays
+            # where a coast nearby would still show (ADR 0012); test_a_close_up_* has the street level on tiles.
+            assert view["markers"] == [selected[0][0]] and view["zoom"] == CLOSE_UP_ON_LAND, query
 
 
 def test_a_filter_that_selects_nothing_keeps_the_whole_register_in_view_and_says_so(live_server, demo):
