@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -132,6 +132,30 @@ def public_purpose_code() -> Callable[[str], str]:
     return lambda code: code if code in public else NOT_PUBLIC
 
 
+def _monthly_tally(rows, *, per: dict[str, str] | None = None) -> list[dict]:
+    """Access events counted per month (and the `per` fields: {name in the entry: field in the row}) and purpose,
+    allowed and refused, from rows of `month`, those fields, `purpose_code`, `decision` and `events`. The purpose
+    is named as the public may see it (public_purpose_code), so codes that are not public add up."""
+    per = per or {}
+    shown = public_purpose_code()
+    stats: dict[tuple, dict] = {}
+    for row in rows:
+        code = shown(row["purpose_code"])
+        key = (row["month"], *(row[field] for field in per.values()), code)
+        entry = stats.setdefault(
+            key,
+            {
+                "month": row["month"].strftime("%Y-%m"),
+                **{name: row[field] for name, field in per.items()},
+                "purpose": code,
+                "allowed": 0,
+                "refused": 0,
+            },
+        )
+        entry[row["decision"]] += row["events"]
+    return list(stats.values())
+
+
 def access_stats_public(*, dataset_id: int | None = None) -> list[dict]:
     """Monthly counts of access events per catalogue dataset and purpose: no identities. All the catalogue's,
     or one dataset's (its catalogue page)."""
@@ -140,35 +164,18 @@ def access_stats_public(*, dataset_id: int | None = None) -> list[dict]:
     rows = (
         AccessEventDataset.objects.filter(dataset_id__in=catalogue)
         .annotate(month=TruncMonth("at"))
-        .values("month", "dataset_id", "event__purpose_code", "event__decision")
+        .values("month", "dataset_id", purpose_code=F("event__purpose_code"), decision=F("event__decision"))
         .annotate(events=Count("id"))
-        .order_by("month", "dataset_id", "event__purpose_code", "event__decision")
+        .order_by("month", "dataset_id", "purpose_code", "decision")
     )
-    shown = public_purpose_code()
-    stats: dict[tuple, dict] = {}
-    for row in rows:
-        code = shown(row["event__purpose_code"])
-        key = (row["month"], row["dataset_id"], code)
-        entry = stats.setdefault(
-            key,
-            {
-                "month": row["month"].strftime("%Y-%m"),
-                "dataset": row["dataset_id"],
-                "purpose": code,
-                "allowed": 0,
-                "refused": 0,
-            },
-        )
-        entry[row["event__decision"]] += row["events"]
-    return list(stats.values())
+    return _monthly_tally(rows, per={"dataset": "dataset_id"})
 
 
 def sensor_access_stats(*, sensor_id: int, months: int = 12, at: datetime | None = None) -> list[dict]:
     """How often the sensor's data was asked for, per month (the last `months`, this one included) and declared
     purpose: the requests, allowed and refused, that read a dataset holding its data (per dataset, not per sensor:
     a request counts once however many of them it read, and whether or not it read this sensor's records; drafts are
-    left out). Months
-    in order, then purposes; purposes not made public are named NOT_PUBLIC (public_purpose_code)."""
+    left out). Months in order, then purposes; purposes not made public are named NOT_PUBLIC (public_purpose_code)."""
     at = timezone.localtime(at or timezone.now())
     first = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     for _ in range(months - 1):
@@ -184,16 +191,8 @@ def sensor_access_stats(*, sensor_id: int, months: int = 12, at: datetime | None
         .annotate(events=Count("id"))
         .order_by("month", "purpose_code", "decision")
     )
-    shown = public_purpose_code()
-    stats: dict[tuple, dict] = {}
-    for row in rows:
-        code = shown(row["purpose_code"])
-        entry = stats.setdefault(
-            (row["month"], code),
-            {"month": row["month"].strftime("%Y-%m"), "purpose": code, "allowed": 0, "refused": 0},
-        )
-        entry[row["decision"]] += row["events"]
-    return sorted(stats.values(), key=lambda entry: (entry["month"], entry["purpose"] == NOT_PUBLIC, entry["purpose"]))
+    stats = _monthly_tally(rows)
+    return sorted(stats, key=lambda entry: (entry["month"], entry["purpose"] == NOT_PUBLIC, entry["purpose"]))
 
 
 def processing_register(*, organisation: Organisation, at: datetime | None = None) -> dict:

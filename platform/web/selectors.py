@@ -198,8 +198,11 @@ def example_request(dataset: Dataset, use: DatasetUse, *, places: int) -> Exampl
     return ExampleRequest("datasets-api:count-list", {}, params, use.purpose.code, needs_key=not use.is_open)
 
 
-# The forecast's bucket per counts bucket (datasets.indicators.values.BUCKET_MINUTES names them so).
-FORECAST_BUCKETS = {"15m": "15m", "hour": "1h", "day": "1d"}
+# The forecast's bucket per counts bucket: the indicators' name for the same length.
+FORECAST_BUCKETS = {
+    name: next(bucket for bucket, minutes in values.BUCKET_MINUTES.items() if minutes == length)
+    for name, length in BUCKETS.items()
+}
 
 
 def _forecast_request(calendar: Dataset, use: DatasetUse) -> ExampleRequest | None:

@@ -4,7 +4,6 @@ import json
 from datetime import date
 
 from django.conf import settings
-from django.db.models import Max, Min
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -24,12 +23,11 @@ ACCESS_MONTHS = 12  # the sensor page's table of accesses: this month and the 11
 
 def map_bounds(sensors) -> list[list[float]] | None:
     """[[south, west], [north, east]] around the sensors with a published location; None when none has one."""
-    box = sensors.filter(latitude__isnull=False, longitude__isnull=False).aggregate(
-        south=Min("latitude"), west=Min("longitude"), north=Max("latitude"), east=Max("longitude")
-    )
-    if box["south"] is None:
+    located = [(sensor.latitude, sensor.longitude) for sensor in sensors if sensor.latitude is not None]
+    if not located:
         return None
-    return [[box["south"], box["west"]], [box["north"], box["east"]]]
+    latitudes, longitudes = zip(*located, strict=True)
+    return [[min(latitudes), min(longitudes)], [max(latitudes), max(longitudes)]]
 
 
 def home(request):
@@ -43,9 +41,10 @@ def register(request):
     in_register = selectors.register_sensors()
     filterset = SensorFilterSet(params, queryset=in_register)
     valid = filterset.is_valid()
-    sensors = (filterset.qs if valid else in_register.none()).order_by("name")
+    # The list, its count and the map's bounds all come from this one read.
+    sensors = list((filterset.qs if valid else in_register.none()).order_by("name"))
     bounds = map_bounds(sensors)
-    without_location = sum(1 for sensor in sensors if sensor.latitude is None or sensor.longitude is None)
+    without_location = sum(1 for sensor in sensors if sensor.latitude is None)
     context = {
         "sensors": sensors,
         "selected": params,

@@ -89,18 +89,30 @@ PAGES = {
 }
 
 
+def page_paths() -> dict:
+    """Each page's path from the demo data (a database read: call it before the browser starts); None for a page
+    reached by acting in the browser (the locked-out page)."""
+    return {name: (None if where is locked_out else where()) for name, (where, _, _) in PAGES.items()}
+
+
+def each_page(page, url: str, paths: dict):
+    """Open every page in turn in `page`; yields its name, what shows it is ready and the language it declares."""
+    for name, (where, ready, document_language) in PAGES.items():
+        if paths[name] is None:
+            where(page, url)
+        else:
+            page.goto(f"{url}{paths[name]}")
+        yield name, ready, document_language
+
+
 @pytest.mark.parametrize("language", LOCALES)
 def test_every_page_passes_axe(live_server, demo, language):
     """Every page in one browser (the demo is loaded once per language: a test per page took minutes); each page's
     findings are collected, and the test fails naming every page that has any."""
-    paths = {name: (None if where is locked_out else where()) for name, (where, _, _) in PAGES.items()}
+    paths = page_paths()
     problems = []
     with browser_page(LOCALES[language], viewport=VIEWPORT) as page:
-        for name, (where, ready, document_language) in PAGES.items():
-            if paths[name] is None:
-                where(page, live_server.url)
-            else:
-                page.goto(f"{live_server.url}{paths[name]}")
+        for name, ready, document_language in each_page(page, live_server.url, paths):
             try:
                 expect(page.locator(ready).first).to_be_visible(timeout=30_000)
                 assert_accessible(page, name, language, document_language=document_language)

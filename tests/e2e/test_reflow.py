@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.a11y import screenshot
 from tests.e2e.conftest import browser_page
-from tests.e2e.test_accessibility import LOCALES, PAGES, locked_out
+from tests.e2e.test_accessibility import LOCALES, each_page, page_paths
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.browser]
 
@@ -33,14 +33,10 @@ MEASURE = """() => {
 @pytest.mark.parametrize("language", LOCALES)
 def test_every_page_fits_a_375_px_screen(live_server, demo, language):
     """Every page in one browser per language (as the axe run: the demo loads once), naming each page too wide."""
-    paths = {name: (None if where is locked_out else where()) for name, (where, _, _) in PAGES.items()}
+    paths = page_paths()
     problems = []
     with browser_page(LOCALES[language], viewport=NARROW) as page:
-        for name, (where, ready, _) in PAGES.items():
-            if paths[name] is None:
-                where(page, live_server.url)
-            else:
-                page.goto(f"{live_server.url}{paths[name]}")
+        for name, ready, _ in each_page(page, live_server.url, paths):
             # In the DOM rather than visible: a narrow layout may fold a part away (Redoc's menu goes behind a button).
             expect(page.locator(ready).first).to_be_attached(timeout=30_000)
             page.evaluate("() => document.querySelectorAll('details').forEach(details => { details.open = true; })")
