@@ -3,6 +3,8 @@ camera) never shows with its id or location outside its own organisations, only 
 area in the register. The owner's members still see the whole dataset."""
 
 import json
+import re
+from types import SimpleNamespace
 
 import pytest
 from rest_framework.test import APIClient
@@ -17,8 +19,20 @@ PUBLIC_BOX = [5.1, 52.1, 5.1, 52.1]
 
 
 def leaks(response, *secrets) -> list[str]:
+    """The secrets found in the response, each as a whole (a coordinate 7.5, not the 27.5 of a timestamp's
+    seconds, which made a test fail now and then)."""
     text = response.content.decode()
-    return [str(secret) for secret in (SECRET_LON, SECRET_LAT, SECRET_REFERENCE, *secrets) if str(secret) in text]
+    return [
+        str(secret)
+        for secret in (SECRET_LON, SECRET_LAT, SECRET_REFERENCE, *secrets)
+        if re.search(rf"(?<![0-9.]){re.escape(str(secret))}(?![0-9])", text)
+    ]
+
+
+def test_a_secret_is_found_whole_not_inside_another_number():
+    response = SimpleNamespace(content=b'{"updated_at": "2026-11-21T20:57:27.512Z", "bbox": [4.0, 51.0]}')
+    assert leaks(response, "7.5", "51.0") == ["51.0"]
+    assert leaks(SimpleNamespace(content=b'{"bbox": [7.5, 50.5]}'), "7.5", "50.5") == ["7.5", "50.5"]
 
 
 def test_the_public_catalogue_shows_public_sensors_only(open_dataset, public_sensor, police_camera):
